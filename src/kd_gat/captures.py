@@ -1,0 +1,102 @@
+"""Captures: one raw CSV(.gz) recording of CAN traffic, and what its place in the dataset says.
+
+The dataset layout is `<raw_root>/<dataset>/<split folder>/<capture>.csv[.gz]`. The split folder
+gives the split and the test scenario; the file name gives the attack kind.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+import pyarrow as pa
+
+CAPTURE_SUFFIXES = (".csv", ".csv.gz")
+ATTACK_FREE = "none"
+
+
+class CaptureError(ValueError):
+    """A whole capture file cannot be ingested (unreadable, empty, wrong columns, ...)."""
+
+
+@dataclass(frozen=True)
+class CaptureInfo:
+    """Where a capture sits in the dataset: id, split, scenario and attack kind."""
+
+    capture: str  # "<split folder>/<file stem>", unique within a dataset
+    split: str  # train_attack_free | train_with_attacks | test
+    scenario: str  # the split folder name, e.g. test_01_known_vehicle_known_attack
+    attack_kind: str  # "none" for attack-free traffic
+
+
+@dataclass(frozen=True)
+class RawCapture:
+    """The text of one capture, as read from disk, before any row is judged.
+
+    `table` holds the four CSV columns as strings (null where a field is empty);
+    `bad_lines` are (data row, line text) of lines with the wrong number of fields, which the
+    CSV reader skipped; `rows_in` counts the data lines of the file independently of the parser.
+    """
+
+    relpath: str
+    file: str
+    table: pa.Table
+    bad_lines: tuple[tuple[int, str], ...]
+    rows_in: int
+    sha256: str
+
+
+def strip_suffix(name: str) -> str:
+    """`DoS-1.csv.gz` → `DoS-1`."""
+    for suffix in sorted(CAPTURE_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def split_of(folder: str) -> str:
+    """Split of a dataset folder name such as `train_02_with_attacks` or `test_05_suppress`."""
+    name = folder.lower()
+    if name.startswith("test"):
+        return "test"
+    if name.startswith("train") and "attack_free" in name:
+        return "train_attack_free"
+    if name.startswith("train") and "attack" in name:
+        return "train_with_attacks"
+    raise CaptureError(
+        f"{folder}: unknown split folder (expected train_*_attack_free, train_*_with_attacks "
+        "or test_*)"
+    )
+
+
+def attack_kind_of(stem: str, split: str, keywords: dict[str, str]) -> str:
+    """Attack kind from a capture's file stem, e.g. `targeted_payload_fuzzing-2` → `fuzzing`.
+
+    `keywords` maps a lower-case word found in the stem to its kind (first match wins); a stem
+    with no known word keeps its own name without the trailing `-N` index.
+    """
+    if split == "train_attack_free":
+        return ATTACK_FREE
+    base = re.sub(r"[-_]\d+$", "", stem)
+    lowered = base.lower()
+    for word, kind in keywords.items():
+        if word.lower() in lowered:
+            return kind
+    return base
+
+
+def describe(relpath: str, keywords: dict[str, str]) -> CaptureInfo:
+    """Capture id, split, scenario and attack kind of `<split folder>/<file>`."""
+    path = PurePosixPath(relpath)
+    if len(path.parts) != 2:
+        raise CaptureError(f"{relpath}: expected <split folder>/<capture>.csv[.gz]")
+    folder, name = path.parts
+    split = split_of(folder)
+    stem = strip_suffix(name)
+    return CaptureInfo(
+        capture=f"{folder}/{stem}",
+        split=split,
+        scenario=folder,
+        attack_kind=attack_kind_of(stem, split, keywords),
+    )

@@ -1,0 +1,1 @@
+"""Pydantic models of the parameter groups, validated before a run starts."""
