@@ -1,0 +1,140 @@
+"""Metrics tables, leaderboards and plots from per-window scores (pure: data in, data out).
+
+`window_scores` has one row per (model, scenario, window): `label`, `score` and the `threshold`
+the model chose on validation. Plots are matplotlib figures saved by catalog datasets.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn import metrics as skm
+
+from kd_gat.metrics import binary_metrics
+
+LEADERBOARD_COLUMNS = ["f1", "auroc", "auprc", "mcc", "recall", "precision", "dr_at_fpr_1pct"]
+
+
+def metrics_table(window_scores: pd.DataFrame) -> pd.DataFrame:
+    """One row per (model, scenario): every metric of `kd_gat.metrics.binary_metrics`."""
+    rows = []
+    for (model, scenario), group in window_scores.groupby(["model", "scenario"], sort=True):
+        thresholds = group["threshold"].unique()
+        if len(thresholds) != 1:
+            raise ValueError(f"{model} on {scenario}: one validation threshold expected")
+        m = binary_metrics(group["label"].to_numpy(), group["score"].to_numpy(), thresholds[0])
+        rows.append({"model": model, "scenario": scenario, **m})
+    return pd.DataFrame(rows)
+
+
+def leaderboard(metrics: pd.DataFrame, sizes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Models ranked by mean F1 over scenarios, with per-scenario F1 and size/speed columns."""
+    mean = metrics.groupby("model")[LEADERBOARD_COLUMNS].mean()
+    per_scenario = metrics.pivot(index="model", columns="scenario", values="f1").add_prefix("f1 ")
+    board = mean.join(per_scenario)
+    if sizes is not None:
+        board = board.join(sizes.set_index("model"))
+    return board.sort_values("f1", ascending=False).reset_index()
+
+
+def leaderboard_markdown(board: pd.DataFrame, title: str = "KD-GAT leaderboard") -> str:
+    """The leaderboard as a Markdown document."""
+    return f"# {title}\n\n{board.to_markdown(index=False, floatfmt='.4f')}\n"
+
+
+def leaderboard_html(board: pd.DataFrame, title: str = "KD-GAT leaderboard") -> str:
+    """The leaderboard as a standalone HTML page."""
+    table = board.to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0)
+    style = "body{font-family:sans-serif}td,th{padding:4px 10px;text-align:right}"
+    head = f"<head><title>{title}</title><style>{style}</style></head>"
+    return f"<html>{head}<body><h1>{title}</h1>{table}</body></html>"
+
+
+def _curve_figure(window_scores: pd.DataFrame, scenario: str, kind: str) -> Figure:
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for model, group in window_scores.groupby("model", sort=True):
+        y, s = group["label"].to_numpy(), group["score"].to_numpy()
+        if len(np.unique(y)) < 2:
+            continue
+        if kind == "roc":
+            x_val, y_val, _ = skm.roc_curve(y, s)
+            ax.plot(x_val, y_val, label=f"{model} ({skm.roc_auc_score(y, s):.3f})")
+        else:
+            precision, recall, _ = skm.precision_recall_curve(y, s)
+            ax.plot(recall, precision, label=f"{model} ({skm.average_precision_score(y, s):.3f})")
+    labels = (
+        ("false-positive rate", "true-positive rate") if kind == "roc" else ("recall", "precision")
+    )
+    ax.set(xlabel=labels[0], ylabel=labels[1], title=f"{kind.upper()} — {scenario}")
+    ax.legend(fontsize=7, loc="lower right" if kind == "roc" else "lower left")
+    fig.tight_layout()
+    return fig
+
+
+def curve_figures(window_scores: pd.DataFrame, kind: str) -> dict[str, Figure]:
+    """ROC (`kind="roc"`) or precision-recall (`"pr"`) curves of every model, one per scenario."""
+    return {
+        scenario: _curve_figure(group, scenario, kind)
+        for scenario, group in window_scores.groupby("scenario", sort=True)
+    }
+
+
+def confusion_figure(metrics: pd.DataFrame) -> Figure:
+    """A grid of confusion matrices: one row per model, one column per scenario."""
+    models, scenarios = sorted(metrics["model"].unique()), sorted(metrics["scenario"].unique())
+    fig, axes = plt.subplots(
+        len(models),
+        len(scenarios),
+        figsize=(2.6 * len(scenarios), 2.2 * len(models)),
+        squeeze=False,
+    )
+    for (i, model), (j, scenario) in (
+        (mi, sj) for mi in enumerate(models) for sj in enumerate(scenarios)
+    ):
+        ax = axes[i, j]
+        row = metrics[(metrics["model"] == model) & (metrics["scenario"] == scenario)]
+        ax.set_xticks([0, 1], ["normal", "attack"], fontsize=6)
+        ax.set_yticks([0, 1], ["normal", "attack"], fontsize=6)
+        if row.empty:
+            ax.axis("off")
+            continue
+        r = row.iloc[0]
+        cm = np.array([[r["tn"], r["fp"]], [r["fn"], r["tp"]]])
+        ax.imshow(cm, cmap="Blues")
+        for (a, b), v in np.ndenumerate(cm):
+            ax.text(b, a, f"{int(v)}", ha="center", va="center", fontsize=7)
+        ax.set_title(f"{model}\n{scenario}", fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves_figure(histories: dict[str, pd.DataFrame]) -> Figure:
+    """Per-epoch training and validation loss of every trained model."""
+    fig, axes = plt.subplots(1, max(len(histories), 1), figsize=(4 * max(len(histories), 1), 3.2))
+    for ax, (name, history) in zip(np.atleast_1d(axes), sorted(histories.items()), strict=False):
+        for column in [c for c in history.columns if c.endswith("loss")]:
+            ax.plot(history["epoch"], history[column], label=column)
+        ax.set(title=name, xlabel="epoch")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def size_vs_f1_figure(board: pd.DataFrame) -> Figure:
+    """Parameters (log scale) against mean F1: what distillation buys per parameter."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    rows = board.dropna(subset=["parameters"])
+    ax.scatter(rows["parameters"], rows["f1"])
+    for r in rows.itertuples():
+        ax.annotate(
+            r.model, (r.parameters, r.f1), fontsize=7, xytext=(3, 3), textcoords="offset points"
+        )
+    ax.set(xscale="log", xlabel="parameters", ylabel="mean F1 over test scenarios")
+    fig.tight_layout()
+    return fig
