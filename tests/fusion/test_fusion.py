@@ -2,18 +2,25 @@
 
 import numpy as np
 import pytest
+import torch
 
 from kd_gat.fusion.methods import (
+    FusionInputs,
     balanced_weights,
     bandit_rewards,
-    fit_dqn,
-    fit_stacker,
-    fit_weighted_average,
+    fit_fusion_methods,
     fused,
-    unit_anomaly,
 )
 from kd_gat.metrics import choose_threshold
-from kd_gat.models.fusion import BanditDQNConfig, epsilon_at, greedy_arms, train_bandit_dqn
+from kd_gat.models.fusion import (
+    BanditDQNConfig,
+    FusionPolicy,
+    FusionState,
+    epsilon_at,
+    greedy_arms,
+    train_bandit_dqn,
+)
+from kd_gat.training.checkpoint import load_model, save_model
 
 FAST = BanditDQNConfig(steps=600, batch_size=64, epsilon_decay_steps=400, lr=3e-3)
 
@@ -53,43 +60,66 @@ def test_balanced_weights_equalise_classes() -> None:
     assert w[y == 0].sum() == pytest.approx(w[y == 1].sum())
 
 
-def test_unit_anomaly_is_the_reference_ecdf() -> None:
-    ref = np.array([1.0, 2.0, 3.0, 4.0])
-    np.testing.assert_allclose(unit_anomaly(np.array([0.5, 2.0, 10.0]), ref), [0, 0.5, 1.0])
+def test_state_maps_vgae_score_to_the_reference_ecdf() -> None:
+    state = FusionState(2, 4).fit(
+        np.array([3.0, 1.0, 4.0, 2.0]), np.array([[0.0, 1.0], [2.0, 3.0]])
+    )
+    raw = torch.tensor([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]])
+    s, a = state(raw, torch.tensor([0.5, 2.0, 10.0]))
+    np.testing.assert_allclose(a.numpy(), [0, 0.5, 1.0])
+    np.testing.assert_allclose(s[0, :2].numpy(), [0.0, 0.0])  # (raw - mean) / std
+    assert s.shape == (3, 3)
 
 
-def _two_detectors(seed: int, n: int = 600):
-    """Windows where the GAT is right on one kind of context and the VGAE on the other."""
+def _two_detectors(seed: int, n: int = 600) -> FusionInputs:
+    """Windows where the GAT is right in one context and the VGAE in the other.
+
+    The VGAE score is in [0, 1] and the reference is uniform on [0, 1], so its ECDF is the
+    score itself.
+    """
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, n)
     ctx = rng.integers(0, 2, n)
-    good_p = np.clip(y + rng.normal(0, 0.15, n), 0, 1)
-    bad = rng.uniform(0, 1, n)
-    p = np.where(ctx == 0, good_p, bad)
+    p = np.where(ctx == 0, np.clip(y + rng.normal(0, 0.15, n), 0, 1), rng.uniform(0, 1, n))
     a = np.where(ctx == 1, np.clip(y + rng.normal(0, 0.15, n), 0, 1), rng.uniform(0, 1, n))
-    states = np.c_[ctx, p, a]
-    return states, a, p, y
+    return FusionInputs(raw=np.c_[ctx, p], vgae_score=a, gat_p=p, y=y)
+
+
+REFERENCE = np.linspace(0, 1, 1001)
 
 
 def test_dqn_fusion_learns_which_detector_to_trust() -> None:
-    states, a, p, y = _two_detectors(1)
-    arms = np.linspace(0, 1, 5)
-    method = fit_dqn(states, a, p, y, arms, FAST)
-    alpha = arms[greedy_arms(method.q, states)]
-    assert alpha[states[:, 0] == 0].mean() > 0.7  # trust the GAT where it is right
-    assert alpha[states[:, 0] == 1].mean() < 0.3  # and the VGAE elsewhere
-    ts, ta, tp, ty = _two_detectors(2)
-    acc = ((method.score(ts, ta, tp) >= method.threshold) == ty).mean()
-    best_single = max(((ta >= 0.5) == ty).mean(), ((tp >= 0.5) == ty).mean())
+    val = _two_detectors(1)
+    methods = fit_fusion_methods(val, REFERENCE, ["ctx", "p"], 5, FAST)
+    policy = methods["dqn"].policy
+    raw, vgae, p = val.tensors()
+    alpha = policy(raw, vgae, p)[1].numpy()
+    ctx = val.raw[:, 0]
+    assert alpha[ctx == 0].mean() > 0.7  # trust the GAT where it is right
+    assert alpha[ctx == 1].mean() < 0.3  # and the VGAE elsewhere
+    test = _two_detectors(2)
+    acc = ((methods["dqn"].score(test) >= methods["dqn"].threshold) == test.y).mean()
+    best_single = max(
+        ((test.vgae_score >= 0.5) == test.y).mean(), ((test.gat_p >= 0.5) == test.y).mean()
+    )
     assert acc > best_single + 0.1
 
 
 def test_each_method_keeps_exactly_its_validation_threshold() -> None:
-    states, a, p, y = _two_detectors(3)
-    arms = np.linspace(0, 1, 5)
-    for method in (
-        fit_weighted_average(states, a, p, y, arms),
-        fit_stacker(states, a, p, y),
-        fit_dqn(states, a, p, y, arms, FAST),
-    ):
-        assert method.threshold == choose_threshold(y, method.score(states, a, p))
+    val = _two_detectors(3)
+    methods = fit_fusion_methods(val, REFERENCE, ["ctx", "p"], 5, FAST)
+    assert set(methods) == {"dqn", "weighted_average", "stacker"}
+    for method in methods.values():
+        assert method.threshold == choose_threshold(val.y, method.score(val))
+    assert float(methods["dqn"].policy.threshold) == pytest.approx(methods["dqn"].threshold)
+
+
+def test_fusion_policy_round_trips_through_a_weights_only_file(tmp_path) -> None:
+    val = _two_detectors(4)
+    policy = fit_fusion_methods(val, REFERENCE, ["ctx", "p"], 5, FAST)["dqn"].policy
+    save_model(policy, tmp_path / "fusion.pt")
+    loaded = load_model(tmp_path / "fusion.pt")
+    assert isinstance(loaded, FusionPolicy)
+    for a, b in zip(policy(*val.tensors()), loaded(*val.tensors()), strict=True):
+        torch.testing.assert_close(a, b)
+    assert float(loaded.threshold) == float(policy.threshold)

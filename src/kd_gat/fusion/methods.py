@@ -1,8 +1,9 @@
 """Fusion methods on per-window detector outputs; each yields a fused score per window.
 
-Every method is fitted on validation windows (their states, normalised anomaly score `a`, GAT
-attack probability `p` and labels `y`) and then applied unchanged to test windows; its decision
-threshold is chosen on the same validation windows (`kd_gat.metrics.choose_threshold`).
+Every method is fitted on validation windows and applied unchanged to test windows; its decision
+threshold is chosen on the same validation windows (`kd_gat.metrics.choose_threshold`). All
+methods see the same state (`FusionState`): standardised detector outputs plus the VGAE score
+mapped to [0, 1] by the empirical CDF of normal training windows.
 """
 
 from __future__ import annotations
@@ -10,18 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from kd_gat.metrics import binary_metrics, choose_threshold
-from kd_gat.models.fusion import BanditDQNConfig, QNetwork, greedy_arms, train_bandit_dqn
+from kd_gat.models.fusion import BanditDQNConfig, FusionPolicy, train_bandit_dqn
 
 
-def unit_anomaly(scores: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Map raw VGAE anomaly scores to [0, 1]: the share of `reference` (normal) scores below."""
-    ref = np.sort(np.asarray(reference, dtype=np.float64))
-    return np.searchsorted(ref, scores, side="right") / max(len(ref), 1)
+@dataclass
+class FusionInputs:
+    """Detector outputs of a set of windows: raw state columns, VGAE score, GAT p, labels."""
+
+    raw: np.ndarray
+    vgae_score: np.ndarray
+    gat_p: np.ndarray
+    y: np.ndarray
+
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return (
+            torch.as_tensor(self.raw, dtype=torch.float32),
+            torch.as_tensor(self.vgae_score, dtype=torch.float32),
+            torch.as_tensor(self.gat_p, dtype=torch.float32),
+        )
 
 
 def fused(a: np.ndarray, p: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
@@ -42,54 +53,66 @@ def balanced_weights(y: np.ndarray) -> np.ndarray:
 
 @dataclass
 class FittedFusion:
-    """A fitted method: how to score windows, and its validation threshold."""
+    """A fitted method around the shared `policy.state`; `threshold` chosen on validation."""
 
     name: str
+    policy: FusionPolicy
+    kind: str  # dqn | weighted_average | stacker
+    alpha: float = 0.5
+    stacker: LogisticRegression | None = None
     threshold: float = 0.5
-    alpha: float | None = None  # fixed weighted average
-    arms: np.ndarray | None = None  # DQN
-    q: QNetwork | None = None
-    stacker: object | None = None  # logistic regression
     info: dict = field(default_factory=dict)
 
-    def score(self, states: np.ndarray, a: np.ndarray, p: np.ndarray) -> np.ndarray:
-        if self.q is not None:
-            return fused(a, p, self.arms[greedy_arms(self.q, states)])
-        if self.stacker is not None:
-            return self.stacker.predict_proba(states)[:, 1]
-        return fused(a, p, self.alpha)
+    def score(self, inputs: FusionInputs) -> np.ndarray:
+        raw, vgae_score, gat_p = inputs.tensors()
+        if self.kind == "dqn":
+            return self.policy(raw, vgae_score, gat_p)[0].numpy()
+        state, a = self.policy.state(raw, vgae_score)
+        if self.kind == "stacker":
+            return self.stacker.predict_proba(state.numpy())[:, 1]
+        return fused(a.numpy(), inputs.gat_p, self.alpha)
 
 
-def _with_threshold(method: FittedFusion, states, a, p, y) -> FittedFusion:
-    method.threshold = choose_threshold(y, method.score(states, a, p))
-    return method
+def fit_fusion_methods(
+    val: FusionInputs,
+    reference: np.ndarray,
+    state_columns: list[str],
+    num_arms: int,
+    cfg: BanditDQNConfig,
+) -> dict[str, FittedFusion]:
+    """Fit the DQN agent, the fixed weighted average and the logistic stacker on `val`."""
+    policy = FusionPolicy(state_columns, len(reference), num_arms, cfg.hidden)
+    policy.state.fit(reference, val.raw)
+    raw, vgae_score, _ = val.tensors()
+    state, a_t = policy.state(raw, vgae_score)
+    state, a, arms, y = state.numpy(), a_t.numpy(), policy.arms.numpy(), val.y
 
+    # DQN: α per window from the state, class-balanced contexts
+    rewards = bandit_rewards(a, val.gat_p, y, arms)
+    _, losses = train_bandit_dqn(state, rewards, cfg, balanced_weights(y), q=policy.q)
+    policy.q.eval()
+    methods = {"dqn": FittedFusion("dqn", policy, "dqn")}
 
-def fit_weighted_average(states, a, p, y, arms: np.ndarray) -> FittedFusion:
-    """One α for all windows: the grid value whose best-threshold F1 on validation is highest."""
-    f1 = []
-    for alpha in arms:
-        s = fused(a, p, alpha)
-        f1.append(binary_metrics(y, s, choose_threshold(y, s))["f1"])
-    best = float(arms[int(np.argmax(f1))])
-    method = FittedFusion("weighted_average", alpha=best, info={"alpha": best})
-    return _with_threshold(method, states, a, p, y)
-
-
-def fit_stacker(states, a, p, y, seed: int = 0) -> FittedFusion:
-    """Logistic regression on the standardised state, class-balanced."""
-    model = make_pipeline(
-        StandardScaler(),
-        LogisticRegression(class_weight="balanced", max_iter=1000, random_state=seed),
+    # fixed weighted average: the α whose best-threshold validation F1 is highest
+    f1 = [
+        binary_metrics(y, fused(a, val.gat_p, w), choose_threshold(y, fused(a, val.gat_p, w)))["f1"]
+        for w in arms
+    ]
+    alpha = float(arms[int(np.argmax(f1))])
+    methods["weighted_average"] = FittedFusion(
+        "weighted_average", policy, "weighted_average", alpha=alpha, info={"alpha": alpha}
     )
-    model.fit(states, y)
-    return _with_threshold(FittedFusion("stacker", stacker=model), states, a, p, y)
 
+    # logistic-regression stacker on the same state
+    stacker = LogisticRegression(class_weight="balanced", max_iter=1000, random_state=cfg.seed)
+    methods["stacker"] = FittedFusion("stacker", policy, "stacker", stacker=stacker.fit(state, y))
 
-def fit_dqn(states, a, p, y, arms: np.ndarray, cfg: BanditDQNConfig) -> FittedFusion:
-    """Bandit DQN choosing α per window, trained with class-balanced contexts."""
-    q, losses = train_bandit_dqn(states, bandit_rewards(a, p, y, arms), cfg, balanced_weights(y))
-    chosen = arms[greedy_arms(q, states)]
-    info = {"final_loss": float(np.mean(losses[-50:])), "mean_alpha": float(chosen.mean())}
-    method = FittedFusion("dqn", arms=arms, q=q, info=info)
-    return _with_threshold(method, states, a, p, y)
+    for method in methods.values():
+        method.threshold = choose_threshold(y, method.score(val))
+    policy.threshold.fill_(methods["dqn"].threshold)
+    chosen = policy(raw, vgae_score, torch.as_tensor(val.gat_p, dtype=torch.float32))[1]
+    methods["dqn"].info = {
+        "final_loss": float(np.mean(losses[-50:])),
+        "mean_alpha_val": float(chosen.mean()),
+    }
+    return methods

@@ -1,0 +1,67 @@
+"""Knowledge-distillation losses: a student learns from a frozen teacher's outputs.
+
+Same call as every loss in `losses.py` — `loss_fn(output, batch, teacher_output)` — so the
+LightningModules train a student with a teacher unchanged.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from kd_gat.models.vgae import VGAEOutput
+from kd_gat.training.losses import LossOutput
+
+
+def soft_label_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: float) -> Tensor:
+    """KL(softmax(teacher/T) ‖ softmax(student/T)), averaged over windows."""
+    return F.kl_div(
+        F.log_softmax(student_logits / temperature, dim=-1),
+        F.log_softmax(teacher_logits / temperature, dim=-1),
+        log_target=True,
+        reduction="batchmean",
+    )
+
+
+class SoftLabelDistillation(nn.Module):
+    """GAT student: α·T²·KL(teacher‖student at temperature T) + (1−α)·task loss (CE)."""
+
+    def __init__(self, task: nn.Module, alpha: float = 0.7, temperature: float = 4.0) -> None:
+        super().__init__()
+        self.task = task
+        self.alpha = alpha
+        self.temperature = temperature
+
+    def forward(self, logits: Tensor, batch, teacher_output: Tensor) -> LossOutput:
+        task = self.task(logits, batch)
+        kl = soft_label_kl(logits, teacher_output, self.temperature)
+        loss = self.alpha * self.temperature**2 * kl + (1 - self.alpha) * task.loss
+        return LossOutput(loss, {**task.parts, "kd_kl": kl.detach()})
+
+
+class LatentDistillation(nn.Module):
+    """VGAE student: (1−α)·task loss + α·(latent + reconstruction matching).
+
+    latent: MSE between a learnt linear projection of the student's μ and the teacher's μ;
+    reconstruction: MSE between the node-feature reconstructions and between the edge logits of
+    student and teacher on the same window graphs.
+    """
+
+    def __init__(
+        self, task: nn.Module, student_latent: int, teacher_latent: int, alpha: float = 0.5
+    ) -> None:
+        super().__init__()
+        self.task = task
+        self.alpha = alpha
+        self.projection = nn.Linear(student_latent, teacher_latent)
+
+    def forward(self, output: VGAEOutput, batch, teacher_output: VGAEOutput) -> LossOutput:
+        task = self.task(output, batch)
+        latent = F.mse_loss(self.projection(output.mu), teacher_output.mu)
+        recon = F.mse_loss(output.x_hat, teacher_output.x_hat) + F.mse_loss(
+            output.pos_edge_logits, teacher_output.pos_edge_logits
+        )
+        loss = (1 - self.alpha) * task.loss + self.alpha * (latent + recon)
+        return LossOutput(
+            loss, {**task.parts, "kd_latent": latent.detach(), "kd_recon": recon.detach()}
+        )
