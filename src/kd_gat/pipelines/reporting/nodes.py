@@ -1,0 +1,58 @@
+"""Reporting nodes: tables and figures from `metrics`, `model_sizes` and `window_scores`."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from kd_gat import reporting
+
+_MLFLOW_UNSAFE = re.compile(r"[^A-Za-z0-9_\-./ ]")
+MLFLOW_METRICS = ("f1", "auroc", "auprc", "precision", "recall", "mcc", "dr_at_fpr_1pct")
+
+
+def build_leaderboard(
+    metrics: pd.DataFrame, model_sizes: pd.DataFrame
+) -> tuple[pd.DataFrame, str, str, Figure]:
+    """Leaderboard table, its Markdown and HTML renderings, and the size-vs-F1 plot."""
+    board = reporting.leaderboard(metrics, model_sizes)
+    return (
+        board,
+        reporting.leaderboard_markdown(board),
+        reporting.leaderboard_html(board),
+        reporting.size_vs_f1_figure(board),
+    )
+
+
+def plot_curves(window_scores: pd.DataFrame) -> tuple[dict[str, Figure], dict[str, Figure]]:
+    """ROC and precision-recall curves, one `<scenario>.png` per test scenario."""
+    return tuple(
+        {
+            f"{scenario}.png": fig
+            for scenario, fig in reporting.curve_figures(window_scores, kind).items()
+        }
+        for kind in ("roc", "pr")
+    )
+
+
+def plot_confusion(metrics: pd.DataFrame) -> Figure:
+    return reporting.confusion_figure(metrics)
+
+
+def plot_learning_curves(**histories: pd.DataFrame) -> Figure:
+    """Every trained model's per-epoch losses side by side (inputs named by model)."""
+    return reporting.learning_curves_figure(histories)
+
+
+def mlflow_metrics(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """`<model>/<scenario>/<metric>` values for kedro-mlflow's metrics dataset."""
+    out = {}
+    for row in metrics.itertuples(index=False):
+        for name in MLFLOW_METRICS:
+            key = _MLFLOW_UNSAFE.sub("_", f"{row.model}/{row.scenario}/{name}")
+            value = getattr(row, name)
+            if value == value:  # NaN (one-class scenario) is not logged
+                out[key] = {"value": float(value), "step": 0}
+    return out
