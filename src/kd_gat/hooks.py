@@ -10,6 +10,7 @@ from kedro.framework.hooks import hook_impl
 # parameter group -> pydantic model validating it ("module:Class")
 PARAMETER_MODELS = {
     "ingestion": "kd_gat.params.ingestion:IngestionParams",
+    "graphs": "kd_gat.params.graphs:GraphsParams",
 }
 
 

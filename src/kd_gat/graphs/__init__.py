@@ -1,0 +1,1 @@
+"""Frames → windows → graph tensors. Pure numpy/torch; knows nothing of Kedro."""

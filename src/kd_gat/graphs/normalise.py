@@ -1,0 +1,53 @@
+"""Feature standardisation with statistics fitted on training graphs only.
+
+The statistics are a JSON-able dict, saved beside the stores so inference can apply the same
+transform. A feature that is constant in training (e.g. the OOV flag) keeps std 1, so it is
+only shifted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from kd_gat.graphs.store import GraphStore
+
+_MIN_STD = 1e-12
+
+
+def _moments(values: np.ndarray, names: tuple[str, ...]) -> dict[str, Any]:
+    if len(values):
+        mean = values.mean(axis=0, dtype=np.float64)
+        std = values.std(axis=0, dtype=np.float64)
+    else:
+        mean = np.zeros(len(names))
+        std = np.ones(len(names))
+    std = np.where(std > _MIN_STD, std, 1.0)
+    return {"names": list(names), "mean": mean.tolist(), "std": std.tolist()}
+
+
+def fit_feature_stats(train: GraphStore) -> dict[str, Any]:
+    """Per-feature mean and std of the node and edge features of the training graphs."""
+    return {
+        "node": _moments(train.x, train.node_features),
+        "edge": _moments(train.edge_attr, train.edge_features),
+    }
+
+
+def _standardise(values: np.ndarray, names: tuple[str, ...], stats: dict[str, Any]) -> np.ndarray:
+    if tuple(stats["names"]) != tuple(names):
+        raise ValueError(f"feature names {names} do not match the statistics {stats['names']}")
+    mean = np.asarray(stats["mean"], dtype=np.float32)
+    std = np.asarray(stats["std"], dtype=np.float32)
+    out = values - mean
+    out /= std
+    return out
+
+
+def apply_feature_stats(store: GraphStore, stats: dict[str, Any]) -> GraphStore:
+    """The store with standardised node and edge features."""
+    return store.with_features(
+        _standardise(store.x, store.node_features, stats["node"]),
+        _standardise(store.edge_attr, store.edge_features, stats["edge"]),
+    )

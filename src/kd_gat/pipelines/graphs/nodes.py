@@ -1,0 +1,135 @@
+"""Graphs nodes: pure functions from the `frames` table to normalised graph stores and a report.
+
+The work itself lives in `kd_gat.graphs`; these functions only validate parameters, pick the
+training captures and assemble the report.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kd_gat.graphs.builder import plan_windows
+from kd_gat.graphs.normalise import apply_feature_stats, fit_feature_stats
+from kd_gat.graphs.splits import assert_disjoint, split_windows
+from kd_gat.graphs.store import GraphStore
+from kd_gat.graphs.vocabulary import fit_vocabulary, vocabulary_from_dict, vocabulary_to_dict
+from kd_gat.graphs.windows import frames_left_out_by_policy
+from kd_gat.params.graphs import GraphsParams
+
+log = logging.getLogger(__name__)
+
+
+def _is_train(frames: pd.DataFrame) -> np.ndarray:
+    """Frames of training captures (the `split` category starts with `train`)."""
+    split = frames["split"].astype("category")
+    train_category = np.asarray(split.cat.categories.astype(str).str.startswith("train"))
+    codes = split.cat.codes.to_numpy()
+    return train_category[codes] & (codes >= 0)
+
+
+def learn_vocabulary(frames: pd.DataFrame) -> dict[str, Any]:
+    """CAN-ID vocabulary of the training captures (JSON-able: ids, OOV index, `num_ids`)."""
+    is_train = _is_train(frames)
+    if not is_train.any():
+        raise ValueError("no training frames: the vocabulary is learnt from training captures")
+    return vocabulary_to_dict(fit_vocabulary(frames["can_id"].to_numpy()[is_train]))
+
+
+def build_graph_stores(
+    frames: pd.DataFrame, vocabulary: dict[str, Any], params: dict[str, Any]
+) -> tuple[GraphStore, GraphStore, dict[str, GraphStore], dict[str, Any]]:
+    """Raw-feature graph stores for train, val and each test scenario, plus a build summary."""
+    p = GraphsParams.model_validate(params)
+    plan = plan_windows(frames, p.window_size, p.stride, p.tail_policy, p.min_attack_frames)
+    captures = plan.captures
+    split = split_windows(
+        plan.table,
+        captures.set_index("capture")["split"].to_dict(),
+        p.val_fraction,
+        p.val_blocks,
+    )
+    ids = vocabulary_from_dict(vocabulary)
+    train, val = plan.store(ids, split.train), plan.store(ids, split.val)
+    test = {scenario: plan.store(ids, idx) for scenario, idx in split.test.items()}
+    assert_disjoint(train.windows, val.windows, *(s.windows for s in test.values()))
+
+    left_out = frames_left_out_by_policy(captures["n_frames"].to_numpy(), p.window_size, p.stride)
+    per_capture = captures[["capture", "split", "n_frames", "n_windows"]].assign(
+        **{f"frames_left_out_{policy}": counts for policy, counts in left_out.items()}
+    )
+    summary = {
+        "params": p.model_dump(),
+        "vocabulary_size": len(vocabulary["can_ids"]),
+        "frames": len(frames),
+        "windows": len(plan.table),
+        "frames_left_out": {policy: int(counts.sum()) for policy, counts in left_out.items()},
+        "val_windows_dropped_for_overlap": split.val_dropped,
+        "windows_outside_splits": len(plan.table)
+        - len(train)
+        - len(val)
+        - sum(len(s) for s in test.values())
+        - split.val_dropped,
+        "captures": per_capture.to_dict(orient="records"),
+    }
+    log.info(
+        "graphs: %d windows from %d frames (%d left out by tail policy %s)",
+        len(plan.table),
+        len(frames),
+        summary["frames_left_out"][p.tail_policy],
+        p.tail_policy,
+    )
+    return train, val, test, summary
+
+
+def fit_graph_feature_stats(train: GraphStore) -> dict[str, Any]:
+    """Node/edge feature mean and std over the training graphs only."""
+    return fit_feature_stats(train)
+
+
+def normalise_graph_stores(
+    train: GraphStore,
+    val: GraphStore,
+    test: dict[str, GraphStore],
+    feature_stats: dict[str, Any],
+) -> tuple[GraphStore, GraphStore, dict[str, GraphStore]]:
+    """Standardise every store with the training statistics."""
+    return (
+        apply_feature_stats(train, feature_stats),
+        apply_feature_stats(val, feature_stats),
+        {scenario: apply_feature_stats(s, feature_stats) for scenario, s in test.items()},
+    )
+
+
+def _describe_store(store: GraphStore) -> dict[str, Any]:
+    windows = store.windows
+    attack = windows[windows["label"] == 1]
+    return {
+        "windows": len(store),
+        "attack_windows": len(attack),
+        "normal_windows": len(store) - len(attack),
+        "attack_windows_by_kind": {
+            str(k): int(v)
+            for k, v in attack["attack_kind"].astype(str).value_counts().sort_index().items()
+        },
+        "nodes": len(store.node_id),
+        "edges": store.edge_index.shape[1],
+        "oov_node_share": float(np.mean(store.node_id == store.num_ids - 1))
+        if len(store.node_id)
+        else 0.0,
+        "captures": sorted(windows["capture"].astype(str).unique().tolist()),
+    }
+
+
+def report_graphs(
+    train: GraphStore,
+    val: GraphStore,
+    test: dict[str, GraphStore],
+    summary: dict[str, Any],
+) -> dict[str, Any]:
+    """`graphs_report`: the build summary plus windows, labels and OOV share per store."""
+    stores = {"train": train, "val": val} | {f"test/{s}": store for s, store in test.items()}
+    return summary | {"stores": {name: _describe_store(s) for name, s in stores.items()}}

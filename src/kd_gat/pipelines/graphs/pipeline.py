@@ -1,0 +1,48 @@
+"""Graphs pipeline: `frames` → `vocabulary`, `graphs_train`, `graphs_val`, `graphs_test`,
+`feature_stats`, `graphs_report`."""
+
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import (
+    build_graph_stores,
+    fit_graph_feature_stats,
+    learn_vocabulary,
+    normalise_graph_stores,
+    report_graphs,
+)
+
+_RAW = ["graphs_train_raw", "graphs_val_raw", "graphs_test_raw"]
+_STORES = ["graphs_train", "graphs_val", "graphs_test"]
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(learn_vocabulary, "frames", "vocabulary", name="learn_vocabulary"),
+            Node(
+                build_graph_stores,
+                ["frames", "vocabulary", "params:graphs"],
+                [*_RAW, "graphs_build_summary"],
+                name="build_graph_stores",
+            ),
+            Node(
+                fit_graph_feature_stats,
+                "graphs_train_raw",
+                "feature_stats",
+                name="fit_feature_stats",
+            ),
+            Node(
+                normalise_graph_stores,
+                [*_RAW, "feature_stats"],
+                _STORES,
+                name="normalise_graph_stores",
+            ),
+            Node(
+                report_graphs,  # counts only: the raw stores hold the same graphs, in memory
+                [*_RAW, "graphs_build_summary"],
+                "graphs_report",
+                name="report_graphs",
+            ),
+        ],
+        tags=["graphs"],
+    )

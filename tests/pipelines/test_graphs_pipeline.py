@@ -1,0 +1,126 @@
+"""Graphs pipeline: node functions on a small frames table, the pipeline's wiring, and an
+end-to-end `kedro run --env smoke` after ingestion."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+from torch_geometric.loader import DataLoader
+
+from kd_gat.graphs.store import GraphStore
+from kd_gat.pipelines.graphs import create_pipeline
+from kd_gat.pipelines.graphs.nodes import (
+    build_graph_stores,
+    fit_graph_feature_stats,
+    learn_vocabulary,
+    normalise_graph_stores,
+    report_graphs,
+)
+from tests.graphs.factory import capture, frames
+
+PARAMS = {
+    "window_size": 4,
+    "stride": 4,
+    "min_attack_frames": 1,
+    "tail_policy": "drop",
+    "val_fraction": 0.2,
+}
+
+
+@pytest.fixture
+def table():
+    rng = np.random.default_rng(0)
+    return frames(
+        capture("train_01_attack_free/a", "train_attack_free", rng.choice([1, 2, 3], 42)),
+        capture(
+            "train_02_with_attacks/b",
+            "train_with_attacks",
+            rng.choice([1, 2, 3], 20),
+            attack=[0] * 10 + [1] * 10,
+            attack_kind="DoS",
+        ),
+        capture("test_01_known/c", "test", rng.choice([1, 2, 9], 16), attack_kind="DoS"),
+        capture("test_04_unknown/d", "test", [7] * 8, attack=[1] * 8, attack_kind="systematic"),
+    )
+
+
+def run_nodes(table, params=PARAMS):
+    vocabulary = learn_vocabulary(table)
+    train, val, test, summary = build_graph_stores(table, vocabulary, params)
+    stats = fit_graph_feature_stats(train)
+    train, val, test = normalise_graph_stores(train, val, test, stats)
+    return vocabulary, stats, train, val, test, report_graphs(train, val, test, summary)
+
+
+def test_nodes_end_to_end(table):
+    vocabulary, stats, train, val, test, report = run_nodes(table)
+    assert vocabulary == {"can_ids": [1, 2, 3], "oov_index": 3, "num_ids": 4}
+    # a: 10 windows (2 frames dropped) → 8 train + 2 val; b: 5 windows → 4 + 1
+    assert (len(train), len(val)) == (12, 3)
+    assert sorted(test) == ["test_01_known", "test_04_unknown"]
+    assert (len(test["test_01_known"]), len(test["test_04_unknown"])) == (4, 2)
+    assert train.num_ids == 4
+    assert val.windows["start_row"].tolist() == [33, 37, 17]
+    np.testing.assert_allclose(train.x.mean(axis=0), 0, atol=1e-5)
+    batch = next(iter(DataLoader(test["test_04_unknown"], batch_size=2)))
+    assert batch.node_id.tolist() == [3, 3]  # ID 7 is unknown: OOV
+    assert batch.y.tolist() == [1, 1]
+
+    json.dumps([vocabulary, stats, report])  # every JSON output serialises
+    assert report["frames_left_out"] == {"drop": 2, "keep": 0}
+    assert report["stores"]["train"]["attack_windows"] == 2
+    assert report["stores"]["val"]["attack_windows"] == 1
+    assert report["stores"]["test/test_04_unknown"]["oov_node_share"] == 1.0
+    assert report["stores"]["test/test_04_unknown"]["attack_windows_by_kind"] == {"systematic": 2}
+    assert report["windows_outside_splits"] == 0
+
+
+def test_vocabulary_ignores_test_captures(table):
+    assert 9 not in learn_vocabulary(table)["can_ids"]
+
+
+def test_bad_parameters_are_rejected(table):
+    vocabulary = learn_vocabulary(table)
+    for bad in ({"tail_policy": "pad"}, {"window_size": 1}, {"min_attack_frames": 9}, {"x": 1}):
+        with pytest.raises(ValidationError):
+            build_graph_stores(table, vocabulary, PARAMS | bad)
+
+
+def test_pipeline_wiring():
+    pipeline = create_pipeline()
+    assert pipeline.inputs() == {"frames", "params:graphs"}
+    assert pipeline.all_outputs() >= {
+        "vocabulary",
+        "feature_stats",
+        "graphs_train",
+        "graphs_val",
+        "graphs_test",
+        "graphs_report",
+    }
+
+
+@pytest.mark.e2e
+def test_kedro_run_smoke(kedro_project):
+    kedro_project.run("--env", "smoke", "--pipeline", "ingestion")
+    kedro_project.run("--env", "smoke", "--pipeline", "graphs")
+    model_input = kedro_project.path("data/05_model_input")
+    train = GraphStore.load(model_input / "graphs_train.npz")
+    val = GraphStore.load(model_input / "graphs_val.npz")
+    tests = sorted(p.stem for p in (model_input / "graphs_test").glob("*.npz"))
+    assert len(train) > 0
+    assert len(val) > 0
+    assert tests == sorted(
+        p.name
+        for p in kedro_project.path("data/01_raw/can-train-and-test/set_01").iterdir()
+        if p.name.startswith("test")
+    )
+    vocabulary = json.loads(kedro_project.path("data/03_primary/vocabulary.json").read_text())
+    assert train.num_ids == len(vocabulary["can_ids"]) + 1
+    report = json.loads(kedro_project.path("data/08_reporting/graphs_report.json").read_text())
+    assert report["stores"]["train"]["windows"] == len(train)
+    assert report["stores"]["val"]["attack_windows"] > 0
+    stats = json.loads(kedro_project.path("data/05_model_input/feature_stats.json").read_text())
+    assert stats["node"]["names"] == list(train.node_features)
