@@ -7,9 +7,10 @@ gives the split and the test scenario; the file name gives the attack kind.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+import numpy as np
 import pyarrow as pa
 
 CAPTURE_SUFFIXES = (".csv", ".csv.gz")
@@ -36,7 +37,8 @@ class RawCapture:
 
     `table` holds the four CSV columns as strings (null where a field is empty);
     `bad_lines` are (data row, line text) of lines with the wrong number of fields, which the
-    CSV reader skipped; `rows_in` counts the data lines of the file independently of the parser.
+    CSV reader skipped; `rows_in` counts the data lines of the file independently of the parser;
+    `text` is the decompressed file, kept to quote rejected lines exactly.
     """
 
     relpath: str
@@ -45,6 +47,36 @@ class RawCapture:
     bad_lines: tuple[tuple[int, str], ...]
     rows_in: int
     sha256: str
+    text: bytes = field(repr=False, default=b"")
+
+    def lines(self, rows: np.ndarray) -> list[str]:
+        """The exact text of the given 1-based data rows (header excluded, blank lines skipped)."""
+        starts, ends = line_bounds(self.text)
+        rows = np.asarray(rows, dtype=np.int64)
+        return [
+            self.text[a:b].decode("utf-8", "replace").rstrip("\r")
+            for a, b in zip(starts[rows], ends[rows], strict=True)
+        ]
+
+
+def line_bounds(text: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) byte offsets of the non-blank lines, header first.
+
+    Lines end at "\n", "\r\n" or a lone "\r" — the CSV reader's rule — so that counting and
+    numbering rows here agrees with the reader.
+    """
+    chars = np.frombuffer(text, np.uint8)
+    if not chars.size:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    cr, lf = chars == ord("\r"), chars == ord("\n")
+    lone_cr = cr & ~np.concatenate([lf[1:], [False]])
+    ends = np.flatnonzero(lf | lone_cr)
+    starts = np.concatenate([[0], ends + 1])
+    ends = np.concatenate([ends, [len(chars)]])
+    # a CRLF line's "\r" is not content
+    content_end = ends - (cr[np.maximum(ends - 1, 0)] & (ends > starts))
+    keep = content_end > starts
+    return starts[keep], content_end[keep]
 
 
 def strip_suffix(name: str) -> str:

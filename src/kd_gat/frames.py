@@ -20,7 +20,7 @@ CAPTURE_COLUMNS = ["capture", "split", "scenario", "attack_kind"]
 FRAME_COLUMNS = [*CAPTURE_COLUMNS, "row", "timestamp", "can_id", "dlc", *BYTE_COLUMNS, "attack"]
 CAN_ID_BITS = 29
 MAX_CAN_ID = (1 << CAN_ID_BITS) - 1
-_MAX_ID_CHARS = 8  # 29 bits need at most 8 hex digits
+_MAX_ID_CHARS = 16  # 29 bits need 8 hex digits; leading zeros may pad up to 16
 
 _NOT_HEX = np.uint8(255)
 _HEX_LUT = np.full(256, _NOT_HEX, dtype=np.uint8)
@@ -73,10 +73,12 @@ def hex_nibbles(
 def decode_can_id(values) -> tuple[np.ndarray, np.ndarray]:
     """Hex CAN ID → (int64 ids, ok). Not ok: empty, non-hex, or more than 29 bits."""
     nibbles, lengths, ok = hex_nibbles(values, _MAX_ID_CHARS, align="right")
-    # 8 right-aligned nibbles = 4 big-endian bytes = one uint32 per row
+    # 16 right-aligned nibbles = 8 big-endian bytes = one uint64 per row
     packed = np.ascontiguousarray((nibbles[:, 0::2] << 4) | nibbles[:, 1::2])
-    ids = packed.view(">u4").ravel().astype(np.int64)
-    ok &= (lengths > 0) & (ids <= MAX_CAN_ID)
+    ids = packed.view(">u8").ravel()
+    ok &= ids <= MAX_CAN_ID
+    ids = np.where(ok, ids, 0).astype(np.int64)
+    ok &= lengths > 0
     return np.where(ok, ids, 0), ok
 
 

@@ -7,4 +7,6 @@ HOOKS = (ParameterValidationHooks(),)
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # an environment (smoke, gpu) overrides single keys of a parameter group, not whole groups
+    "merge_strategy": {"parameters": "soft"},
 }

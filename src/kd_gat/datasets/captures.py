@@ -13,17 +13,18 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from isal import igzip
+from isal.isal_zlib import error as IsalError
 from kedro.io import AbstractDataset, DatasetError
 
-from kd_gat.captures import CAPTURE_SUFFIXES, CaptureError, RawCapture
+from kd_gat.captures import CAPTURE_SUFFIXES, CaptureError, RawCapture, line_bounds
 from kd_gat.frames import RAW_COLUMNS
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
 
 
 def _decompress(file: Path) -> bytes:
@@ -34,34 +35,26 @@ def _decompress(file: Path) -> bytes:
         return data
     try:
         return igzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
+    except (OSError, EOFError, zlib.error, IsalError) as exc:
         raise CaptureError(f"{file}: unreadable gzip ({exc})") from exc
-
-
-def _count_data_lines(text: bytes) -> int:
-    """Non-empty lines after the header, counted on the bytes, independently of the CSV parser."""
-    chars = np.frombuffer(text, np.uint8)
-    ends = np.flatnonzero(chars == ord("\n"))
-    starts = np.concatenate([[0], ends + 1])
-    width = np.concatenate([ends, [len(chars)]]) - starts
-    blank = width == 0
-    lone = np.flatnonzero(width == 1)
-    blank[lone] = chars[starts[lone]] == ord("\r")  # a line holding only "\r" is blank too
-    return max(len(width) - int(np.count_nonzero(blank)) - 1, 0)
 
 
 def read_capture(file: Path, relpath: str) -> RawCapture:
     """Read one capture into string columns; lines with a wrong field count are set aside."""
     text = _decompress(file)
-    if not text:
+    bounds = line_bounds(text)
+    if not len(bounds[0]):
         raise CaptureError(f"{file}: empty file")
-    first_line = text[: text.find(b"\n")] if b"\n" in text[:4096] else text[:4096]
-    header = [h.strip() for h in first_line.decode("utf-8", "replace").split(",")]
+    header_line = text[bounds[0][0] : bounds[1][0]].removeprefix(_BOM)
+    header = [h.strip() for h in header_line.decode("utf-8", "replace").split(",")]
     missing = [c for c in RAW_COLUMNS if c not in header]
     if missing:
         raise CaptureError(
             f"{file}: missing column(s) {missing} in header {header} (expected {RAW_COLUMNS})"
         )
+    rows_in = len(bounds[0]) - 1
+    if rows_in == 0:
+        raise CaptureError(f"{file}: empty file (header only, no frames)")
     bad_lines: list[tuple[int, str]] = []
 
     def skip(row: Any) -> str:  # called by the reader for malformed lines only
@@ -72,18 +65,18 @@ def read_capture(file: Path, relpath: str) -> RawCapture:
         table = pa_csv.read_csv(
             pa.BufferReader(text),
             read_options=pa_csv.ReadOptions(use_threads=False, block_size=1 << 24),
-            parse_options=pa_csv.ParseOptions(invalid_row_handler=skip),
+            # CAN captures never quote: a stray quote is data (and then not hex), not a field
+            parse_options=pa_csv.ParseOptions(quote_char=False, invalid_row_handler=skip),
             convert_options=pa_csv.ConvertOptions(
                 column_types={c: pa.large_string() for c in header},
                 include_columns=RAW_COLUMNS,
+                # only an empty field is missing: "NA", "null", "nan" stay text and are judged
+                null_values=[""],
                 strings_can_be_null=True,
             ),
         )
     except pa.ArrowInvalid as exc:
         raise CaptureError(f"{file}: not a readable CSV ({exc})") from exc
-    rows_in = _count_data_lines(text)
-    if rows_in == 0:
-        raise CaptureError(f"{file}: empty file (header only, no frames)")
     # An empty payload is a DLC-0 frame, not a missing value.
     payload = pc.fill_null(table.column("data_field"), "")
     table = table.set_column(RAW_COLUMNS.index("data_field"), "data_field", payload)
@@ -94,6 +87,7 @@ def read_capture(file: Path, relpath: str) -> RawCapture:
         bad_lines=tuple(bad_lines),
         rows_in=rows_in,
         sha256=hashlib.sha256(text).hexdigest(),
+        text=text,
     )
 
 

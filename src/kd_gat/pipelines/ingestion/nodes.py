@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from typing import Any
@@ -119,7 +120,7 @@ def parse_capture(capture: RawCapture, info: CaptureInfo) -> tuple[pd.DataFrame,
         columns=[*failures["column"], *["*"] * len(bad_rows)],
         reasons=[*failures["reason"], *[_FIELD_COUNT] * len(bad_rows)],
         values=[*values[np.arange(len(failing)), col_pos], *bad_text],
-        lines=[*(",".join(v) for v in values), *bad_text],
+        lines=[*capture.lines(rows[failing]), *bad_text],
     )
     keep = np.flatnonzero(~bad)
     kept = table.take(keep) if len(keep) < table.num_rows else table
@@ -152,6 +153,20 @@ def _capture_stats(
     }
 
 
+def _unique_ids(
+    described: list[tuple[CaptureInfo, RawCapture]],
+) -> list[tuple[CaptureInfo, RawCapture]]:
+    """Captures sorted by id (so frames come out sorted by capture, row); ids must be unique."""
+    described = sorted(described, key=lambda pair: pair[0].capture)
+    for (a, first), (b, second) in itertools.pairwise(described):
+        if a.capture == b.capture:
+            raise CaptureError(
+                f"{first.file} and {second.file}: different content under one capture id "
+                f"{a.capture!r}; rename one of them"
+            )
+    return described
+
+
 def _fail_on_rejects(rejects: pd.DataFrame, limit: int = 10) -> None:
     shown = "\n".join(
         f"  {r.file}: row {r.row}, column {r.column}: {r.reason} ({r.value!r})"
@@ -180,9 +195,9 @@ def ingest_captures(
     p = IngestionParams.model_validate(params)
     started = time.perf_counter()
     unique, duplicates = deduplicate(raw_captures)
+    described = _unique_ids([(describe(c.relpath, p.attack_kinds), c) for c in unique])
     frame_parts, reject_parts, per_capture, infos = [], [], [], []
-    for capture in unique:  # a loop per capture file; all row work inside is vectorised
-        info = describe(capture.relpath, p.attack_kinds)
+    for info, capture in described:  # a loop per capture file; row work inside is vectorised
         frames, rejects = parse_capture(capture, info)
         per_capture.append(_capture_stats(capture, info, frames, rejects))
         frame_parts.append(frames)
