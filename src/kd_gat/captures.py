@@ -132,3 +132,14 @@ def describe(relpath: str, keywords: dict[str, str]) -> CaptureInfo:
         scenario=folder,
         attack_kind=attack_kind_of(stem, split, keywords),
     )
+
+
+def describe_unlabelled(relpath: str) -> CaptureInfo:
+    """A new capture to score, anywhere under the input folder: its path is its id."""
+    path = PurePosixPath(relpath)
+    return CaptureInfo(
+        capture=str(path.with_name(strip_suffix(path.name))),
+        split="test",
+        scenario="inference",
+        attack_kind="unknown",
+    )

@@ -39,15 +39,18 @@ def _decompress(file: Path) -> bytes:
         raise CaptureError(f"{file}: unreadable gzip ({exc})") from exc
 
 
-def read_capture(file: Path, relpath: str) -> RawCapture:
-    """Read one capture into string columns; lines with a wrong field count are set aside."""
+def read_capture(file: Path, relpath: str, labelled: bool = True) -> RawCapture:
+    """Read one capture into string columns; lines with a wrong field count are set aside.
+
+    An unlabelled capture (`labelled=False`) may lack the `attack` column: it is read as 0.
+    """
     text = _decompress(file)
     bounds = line_bounds(text)
     if not len(bounds[0]):
         raise CaptureError(f"{file}: empty file")
     header_line = text[bounds[0][0] : bounds[1][0]].removeprefix(_BOM)
     header = [h.strip() for h in header_line.decode("utf-8", "replace").split(",")]
-    missing = [c for c in RAW_COLUMNS if c not in header]
+    missing = [c for c in RAW_COLUMNS if c not in header and (labelled or c != "attack")]
     if missing:
         raise CaptureError(
             f"{file}: missing column(s) {missing} in header {header} (expected {RAW_COLUMNS})"
@@ -69,7 +72,7 @@ def read_capture(file: Path, relpath: str) -> RawCapture:
             parse_options=pa_csv.ParseOptions(quote_char=False, invalid_row_handler=skip),
             convert_options=pa_csv.ConvertOptions(
                 column_types={c: pa.large_string() for c in header},
-                include_columns=RAW_COLUMNS,
+                include_columns=[c for c in RAW_COLUMNS if c in header],
                 # only an empty field is missing: "NA", "null", "nan" stay text and are judged
                 null_values=[""],
                 strings_can_be_null=True,
@@ -77,6 +80,9 @@ def read_capture(file: Path, relpath: str) -> RawCapture:
         )
     except pa.ArrowInvalid as exc:
         raise CaptureError(f"{file}: not a readable CSV ({exc})") from exc
+    if "attack" not in header:
+        label = pa.repeat(pa.scalar("0", pa.large_string()), table.num_rows)
+        table = table.append_column("attack", label)
     # An empty payload is a DLC-0 frame, not a missing value.
     payload = pc.fill_null(table.column("data_field"), "")
     table = table.set_column(RAW_COLUMNS.index("data_field"), "data_field", payload)
@@ -92,10 +98,17 @@ def read_capture(file: Path, relpath: str) -> RawCapture:
 
 
 class CaptureFolderDataset(AbstractDataset[None, list[RawCapture]]):
-    """Read-only: every `<split folder>/<capture>.csv[.gz]` under `path`, sorted by name."""
+    """Read-only: every `<split folder>/<capture>.csv[.gz]` under `path`, sorted by name.
 
-    def __init__(self, path: str, metadata: dict[str, Any] | None = None) -> None:
+    `labelled: false` reads new captures to score: any `*.csv[.gz]` below `path`, at any depth,
+    with or without the `attack` column.
+    """
+
+    def __init__(
+        self, path: str, labelled: bool = True, metadata: dict[str, Any] | None = None
+    ) -> None:
         self._path = Path(path)
+        self._labelled = labelled
         self.metadata = metadata
 
     def _files(self) -> list[Path]:
@@ -111,10 +124,13 @@ class CaptureFolderDataset(AbstractDataset[None, list[RawCapture]]):
         return files
 
     def load(self) -> list[RawCapture]:
-        return [read_capture(f, f.relative_to(self._path).as_posix()) for f in self._files()]
+        return [
+            read_capture(f, f.relative_to(self._path).as_posix(), self._labelled)
+            for f in self._files()
+        ]
 
     def save(self, data: None) -> None:
         raise DatasetError(f"{self._path}: raw captures are read-only")
 
     def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._path)}
+        return {"path": str(self._path), "labelled": self._labelled}

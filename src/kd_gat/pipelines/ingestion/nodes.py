@@ -193,9 +193,19 @@ def ingest_captures(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Deduplicate captures by content, validate every row, and return frames, rejects, report."""
     p = IngestionParams.model_validate(params)
-    started = time.perf_counter()
     unique, duplicates = deduplicate(raw_captures)
-    described = _unique_ids([(describe(c.relpath, p.attack_kinds), c) for c in unique])
+    described = [(describe(c.relpath, p.attack_kinds), c) for c in unique]
+    return validate_captures(described, p.on_invalid, duplicates)
+
+
+def validate_captures(
+    described: list[tuple[CaptureInfo, RawCapture]],
+    on_invalid: str,
+    duplicates: dict[str, str],
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Validate and decode every row of described captures: frames, rejects and the report."""
+    started = time.perf_counter()
+    described = _unique_ids(described)
     frame_parts, reject_parts, per_capture, infos = [], [], [], []
     for info, capture in described:  # a loop per capture file; row work inside is vectorised
         frames, rejects = parse_capture(capture, info)
@@ -210,7 +220,7 @@ def ingest_captures(
             per_capture[-1]["rows_rejected"],
         )
     rejects = pd.concat(reject_parts, ignore_index=True)
-    if len(rejects) and p.on_invalid == "fail":
+    if len(rejects) and on_invalid == "fail":
         _fail_on_rejects(rejects)
     frames = _as_frames_table(frame_parts, infos)
     seconds = time.perf_counter() - started
@@ -227,6 +237,6 @@ def ingest_captures(
             "attack_frames": int(frames["attack"].sum()),
             "rejects_by_reason": {k: int(v) for k, v in rejects["reason"].value_counts().items()},
         },
-        "on_invalid": p.on_invalid,
+        "on_invalid": on_invalid,
     }
     return frames, rejects, report

@@ -1,6 +1,6 @@
 """Reporting pipeline: leaderboard, plots and MLflow metrics from the evaluation outputs."""
 
-from kedro.pipeline import Node, Pipeline
+from kedro.pipeline import Node, Pipeline, pipeline
 
 from kd_gat.pipelines.distillation.pipeline import JOBS as DISTILLED
 from kd_gat.pipelines.training.pipeline import JOBS as TRAINED
@@ -13,9 +13,11 @@ from .nodes import (
     plot_learning_curves,
 )
 
+HISTORIES = {ns: f"{ns}.training_history" for ns in (*TRAINED, *DISTILLED)}
+
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
+    nodes = Pipeline(
         [
             Node(
                 build_leaderboard,
@@ -37,7 +39,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 plot_learning_curves,
-                inputs={ns: f"{ns}.training_history" for ns in (*TRAINED, *DISTILLED)},
+                inputs={ns: f"{ns}_history" for ns in HISTORIES},
                 outputs="learning_curves",
                 name="plot_all_learning_curves",
             ),
@@ -45,3 +47,4 @@ def create_pipeline(**kwargs) -> Pipeline:
         ],
         tags=["reporting"],
     )
+    return pipeline(nodes, inputs={f"{ns}_history": name for ns, name in HISTORIES.items()})
