@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import subprocess
@@ -33,24 +34,64 @@ class KedroProject:
             timeout=1200,
         )
         if check and proc.returncode != 0:
-            raise AssertionError(f"kedro run {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+            raise AssertionError(
+                f"kedro run {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+            )
         return proc
 
     def path(self, relative: str) -> Path:
         return self.root / relative
 
 
-@pytest.fixture
-def kedro_project(tmp_path: Path) -> KedroProject:
-    root = tmp_path / "project"
-    root.mkdir()
+def copy_project(root: Path) -> KedroProject:
+    """A runnable copy of the project (conf without `local`, shipped raw data, notebooks)."""
+    root.mkdir(parents=True)
     for name in ("pyproject.toml", ".telemetry"):
         shutil.copy(PROJECT / name, root / name)
     shutil.copytree(PROJECT / "conf", root / "conf", ignore=shutil.ignore_patterns("local"))
     (root / "conf" / "local").mkdir()
     shutil.copytree(PROJECT / "data" / "01_raw", root / "data" / "01_raw")
+    shutil.copytree(PROJECT / "notebooks", root / "notebooks")
     (root / "src").mkdir()  # the package itself is installed; kedro only needs the folder
     return KedroProject(root)
+
+
+@pytest.fixture
+def kedro_project(tmp_path: Path) -> KedroProject:
+    return copy_project(tmp_path / "project")
+
+
+def _cut(src: Path, dst: Path, start: int, rows: int) -> None:
+    """Copy `rows` data lines of a shipped capture (from `start`) into a new capture file."""
+    with gzip.open(src, "rt") as f:
+        lines = f.read().splitlines(keepends=True)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text("".join([lines[0], *lines[1 + start : 1 + start + rows]]))
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> KedroProject:
+    """One full default `kedro run --env smoke`, shared by the end-to-end tests.
+
+    Two more test scenarios are added, cut from real shipped captures, so that every scenario
+    kind of the full dataset (suppress, masquerade) flows through evaluation.
+    """
+    project = copy_project(tmp_path_factory.mktemp("smoke") / "project")
+    raw = project.path("data/01_raw/can-train-and-test/set_01")
+    _cut(
+        raw / "test_01_known_vehicle_known_attack/DoS-3.csv.gz",
+        raw / "test_05_suppress/suppress-1.csv",
+        0,
+        8_000,
+    )
+    _cut(
+        raw / "test_04_unknown_vehicle_unknown_attack/systematic-4.csv.gz",
+        raw / "test_06_masquerade/masquerade-1.csv",
+        2_000,
+        8_000,
+    )
+    project.run("--env", "smoke")
+    return project
 
 
 @pytest.fixture(scope="session")

@@ -65,3 +65,20 @@ class LatentDistillation(nn.Module):
         return LossOutput(
             loss, {**task.parts, "kd_latent": latent.detach(), "kd_recon": recon.detach()}
         )
+
+
+def distillation_loss(
+    kind: str, task: nn.Module, student: nn.Module, teacher: nn.Module, params: dict | None
+) -> nn.Module:
+    """The distillation loss of a model kind around its task loss.
+
+    `params`: `alpha` and (GAT) `temperature`, from `params:distillation.<kind>`.
+    """
+    if teacher.kind != kind:
+        raise ValueError(f"a {kind} student needs a {kind} teacher, got {teacher.kind}")
+    params = params or {}
+    if kind == "gat":
+        return SoftLabelDistillation(task, **params)
+    if kind == "vgae":
+        return LatentDistillation(task, student.latent, teacher.latent, **params)
+    raise ValueError(f"no distillation loss for model kind {kind!r}")

@@ -39,7 +39,7 @@ def score_windows(
     table = pd.concat(parts, ignore_index=True).assign(model=job["name"])
     seconds = time.perf_counter() - started
     log.info(
-        "scored %d windows in %.1f s (%.0f windows/s)",
+        "%s: scored %d windows in %.1f s (%.0f windows/s)",
         job["name"],
         len(table),
         seconds,
