@@ -135,7 +135,7 @@ def test_walkthrough_notebook_runs_in_the_smoke_environment(smoke_run) -> None:
     finally:
         os.environ.pop("KEDRO_ENV")
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
-    assert not smoke_run.path("notebooks/data").exists(), "the notebook wrote outside the project root"
+    assert not smoke_run.path("notebooks/data").exists(), "wrote outside the project root"
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 2  # the window graph and at least one saved plot
     assert not [o for o in outputs if o.get("output_type") == "error"]
