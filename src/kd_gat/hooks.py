@@ -1,16 +1,28 @@
-"""Project hooks: validate every parameter group before any node runs."""
+"""Project hooks: validate every parameter group before work starts; log each node's pace."""
 
 from __future__ import annotations
 
 import importlib
+import logging
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
+
+log = logging.getLogger(__name__)
 
 # parameter group -> pydantic model validating it ("module:Class")
 PARAMETER_MODELS = {
     "ingestion": "kd_gat.params.ingestion:IngestionParams",
     "graphs": "kd_gat.params.graphs:GraphsParams",
+    "trainer": "kd_gat.params.training:TrainerParams",
+    "training": "kd_gat.params.training:TrainingParams",
+    "model_scales": "kd_gat.params.training:ModelScales",
+    "distillation": "kd_gat.params.evaluation:DistillationParams",
+    "scoring": "kd_gat.params.evaluation:ScoringParams",
+    "fusion": "kd_gat.params.evaluation:FusionParams",
+    "evaluation": "kd_gat.params.evaluation:EvaluationParams",
 }
 
 
@@ -28,3 +40,37 @@ class ParameterValidationHooks:
     @hook_impl
     def after_context_created(self, context: Any) -> None:
         validate_parameters(context.params)
+
+
+def item_count(data: Any) -> int | None:
+    """Rows of a table, windows of a graph store, items of a mapping of stores; else None."""
+    if isinstance(data, Mapping):
+        counts = [item_count(v) for v in data.values()]
+        return sum(counts) if counts and None not in counts else None
+    if hasattr(data, "shape") and hasattr(data, "columns"):  # a DataFrame
+        return int(data.shape[0])
+    if hasattr(data, "windows") and hasattr(data, "__len__"):  # a GraphStore
+        return len(data)
+    return None
+
+
+class NodeProgressHooks:
+    """After each node: its wall time and, per output, rows or windows per second."""
+
+    def __init__(self) -> None:
+        self._started: dict[str, float] = {}
+
+    @hook_impl
+    def before_node_run(self, node: Any) -> None:
+        self._started[node.name] = time.perf_counter()
+
+    @hook_impl
+    def after_node_run(self, node: Any, outputs: dict[str, Any]) -> None:
+        seconds = time.perf_counter() - self._started.pop(node.name, time.perf_counter())
+        sizes = {name: item_count(data) for name, data in outputs.items()}
+        paces = ", ".join(
+            f"{name}: {n:,} ({n / max(seconds, 1e-9):,.0f}/s)"
+            for name, n in sizes.items()
+            if n is not None
+        )
+        log.info("%s took %.2f s%s", node.name, seconds, f" — {paces}" if paces else "")

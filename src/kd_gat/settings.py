@@ -1,8 +1,8 @@
 """Kedro project settings."""
 
-from kd_gat.hooks import ParameterValidationHooks
+from kd_gat.hooks import NodeProgressHooks, ParameterValidationHooks
 
-HOOKS = (ParameterValidationHooks(),)
+HOOKS = (ParameterValidationHooks(), NodeProgressHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

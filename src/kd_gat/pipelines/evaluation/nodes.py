@@ -12,6 +12,7 @@ from kd_gat.graphs.store import GraphStore
 from kd_gat.inference import checkpoint_bytes, measure_speed
 from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
+from kd_gat.params.evaluation import EvaluationParams
 from kd_gat.reporting import metrics_table
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,13 @@ def collect_window_scores(params: dict[str, Any], *tables: pd.DataFrame) -> pd.D
     Detector outputs (with a `split` column and no threshold) get their validation threshold
     here; fusion scores already carry the threshold their method chose on validation.
     """
+    p = EvaluationParams.model_validate(params)
     parts = []
     for table in tables:
         if "threshold" in table:
             parts.append(table[table["split"] == "test"][SCORE_COLUMNS])
         else:
-            parts.append(detector_scores(table, params["normal_quantile"]))
+            parts.append(detector_scores(table, p.normal_quantile))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -57,6 +59,7 @@ def model_sizes(
     graphs_val: GraphStore, params: dict[str, Any], **models: nn.Module
 ) -> pd.DataFrame:
     """Parameters, checkpoint bytes and CPU speed (batch 1 and batched) of each detector."""
+    p = EvaluationParams.model_validate(params)
     rows = []
     for name, model in sorted(models.items()):
         rows.append(
@@ -64,7 +67,7 @@ def model_sizes(
                 "model": name,
                 "parameters": count_parameters(model),
                 "checkpoint_bytes": checkpoint_bytes(model),
-                **measure_speed(model, graphs_val, params["batch_size"], params["latency_windows"]),
+                **measure_speed(model, graphs_val, p.batch_size, p.latency_windows),
             }
         )
     return pd.DataFrame(rows)

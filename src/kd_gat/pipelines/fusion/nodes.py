@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from kd_gat.fusion.methods import FusionInputs, fit_fusion_methods
-from kd_gat.models.fusion import BanditDQNConfig, FusionPolicy
+from kd_gat.models.fusion import FusionPolicy
+from kd_gat.params.evaluation import FusionParams
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,9 @@ def fit_fusion(
     pair = f"{vgae_outputs['model'].iloc[0]}+{gat_outputs['model'].iloc[0]}"
     reference = joined.loc[(joined["split"] == "train") & (joined["label"] == 0), "vgae_score"]
     val = joined[joined["split"] == "val"]
-    cfg = BanditDQNConfig(**params["dqn"])
+    p = FusionParams.model_validate(params)
     methods = fit_fusion_methods(
-        fusion_inputs(val), reference.to_numpy(), STATE_COLUMNS, params["arms"], cfg
+        fusion_inputs(val), reference.to_numpy(), STATE_COLUMNS, p.arms, p.dqn
     )
     scored = joined[joined["split"] != "train"]
     inputs = fusion_inputs(scored)

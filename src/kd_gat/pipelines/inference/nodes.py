@@ -21,7 +21,9 @@ from kd_gat.graphs.store import GraphStore
 from kd_gat.graphs.vocabulary import vocabulary_from_dict
 from kd_gat.inference import detector_outputs
 from kd_gat.models.fusion import FusionPolicy
+from kd_gat.params.evaluation import ScoringParams
 from kd_gat.params.graphs import GraphsParams
+from kd_gat.params.ingestion import IngestionParams
 from kd_gat.pipelines.fusion.nodes import join_outputs
 from kd_gat.pipelines.ingestion.nodes import deduplicate, validate_captures
 
@@ -34,7 +36,9 @@ def ingest_new_captures(
     """Validate and decode new captures (labels optional) like training captures."""
     unique, duplicates = deduplicate(captures)
     described = [(describe_unlabelled(c.relpath), c) for c in unique]
-    return validate_captures(described, params["on_invalid"], duplicates)
+    return validate_captures(
+        described, IngestionParams.model_validate(params).on_invalid, duplicates
+    )
 
 
 def build_inference_graphs(
@@ -66,7 +70,7 @@ def score_new_windows(
     """Per window: capture, rows, start/end time, both detectors' outputs, α, score, decision."""
     started = time.perf_counter()
     outputs = [
-        detector_outputs(model, graphs, params["batch_size"]).assign(
+        detector_outputs(model, graphs, ScoringParams.model_validate(params).batch_size).assign(
             split="inference", scenario="inference"
         )
         for model in (vgae, gat)

@@ -11,6 +11,7 @@ from torch import nn
 
 from kd_gat.graphs.store import GraphStore
 from kd_gat.inference import detector_outputs
+from kd_gat.params.evaluation import ScoringParams
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def score_windows(
     parts = []
     started = time.perf_counter()
     for (split, scenario), store in stores.items():
-        out = detector_outputs(model, store, params["batch_size"])
+        out = detector_outputs(model, store, ScoringParams.model_validate(params).batch_size)
         parts.append(out.assign(split=split, scenario=scenario))
     table = pd.concat(parts, ignore_index=True).assign(model=job["name"])
     seconds = time.perf_counter() - started

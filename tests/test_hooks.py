@@ -1,0 +1,45 @@
+"""Project hooks: parameter validation before work, per-node pace logging."""
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pydantic
+import pytest
+
+from kd_gat.graphs.builder import build_store
+from kd_gat.hooks import NodeProgressHooks, item_count, validate_parameters
+from tests.graphs.factory import random_frames
+
+
+class _Node:
+    name = "graphs.build_graph_stores"
+
+
+def test_bad_parameters_fail_before_any_node_runs() -> None:
+    with pytest.raises(pydantic.ValidationError, match="on_invalid"):
+        validate_parameters({"ingestion": {"on_invalid": "drop", "attack_kinds": {"dos": "DoS"}}})
+    validate_parameters({"ingestion": {"on_invalid": "fail", "attack_kinds": {"dos": "DoS"}}})
+
+
+def test_item_count_knows_tables_stores_and_mappings() -> None:
+    table = random_frames(np.random.default_rng(0), [250, 120])
+    store, _ = build_store(table, np.unique(table["can_id"]), 100, 100, "drop", 1)
+    assert len(store) == 3
+    assert item_count(pd.DataFrame({"a": range(7)})) == 7
+    assert item_count(store) == len(store)
+    assert item_count({"x": store, "y": store}) == 2 * len(store)
+    assert item_count({"report": 1}) is None
+    assert item_count(3.5) is None
+
+
+def test_progress_is_logged_per_node_with_rates(caplog) -> None:
+    hooks = NodeProgressHooks()
+    hooks.before_node_run(_Node())
+    with caplog.at_level(logging.INFO, logger="kd_gat.hooks"):
+        hooks.after_node_run(_Node(), {"frames": pd.DataFrame({"a": range(1234)}), "report": {}})
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message.startswith("graphs.build_graph_stores took ")
+    assert "frames: 1,234 (" in message
+    assert "/s)" in message
+    assert "report" not in message
