@@ -23,6 +23,17 @@ PARAMETER_MODELS = {
     "scoring": "kd_gat.params.evaluation:ScoringParams",
     "fusion": "kd_gat.params.evaluation:FusionParams",
     "evaluation": "kd_gat.params.evaluation:EvaluationParams",
+    **{
+        job: "kd_gat.params.training:JobParams"
+        for job in (
+            "gat_teacher",
+            "gat_student",
+            "gat_student_kd",
+            "vgae_teacher",
+            "vgae_student",
+            "vgae_student_kd",
+        )
+    },
 }
 
 

@@ -1,0 +1,75 @@
+"""Supervised window classifier: CAN-ID embedding → GATv2 (edge features) → JK → pooling → MLP."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.nn import JumpingKnowledge, global_max_pool, global_mean_pool
+
+from kd_gat.models.layers import GATv2Stack, NodeEncoder, graph_inputs, mlp
+
+
+class GATClassifier(nn.Module):
+    """Graph attention classifier of one window graph into normal (0) / attack (1).
+
+    Jumping knowledge combines every layer's node states (`jk`: cat, max or lstm); a linear
+    projection brings the JK output back to `hidden` so the head's input is 2·hidden (mean ‖ max
+    pooling) whatever the depth, instead of layers·hidden. `config` holds every constructor
+    argument, so that a saved state dict can rebuild the model.
+    """
+
+    kind: ClassVar[str] = "gat"
+
+    def __init__(
+        self,
+        num_ids: int,
+        node_dim: int,
+        edge_dim: int,
+        hidden: int = 64,
+        heads: int = 4,
+        layers: int = 3,
+        embed_dim: int = 16,
+        dropout: float = 0.1,
+        jk: str = "cat",
+        head_hidden: int | None = None,
+        num_classes: int = 2,
+    ) -> None:
+        super().__init__()
+        self.config: dict[str, Any] = {
+            "num_ids": num_ids,
+            "node_dim": node_dim,
+            "edge_dim": edge_dim,
+            "hidden": hidden,
+            "heads": heads,
+            "layers": layers,
+            "embed_dim": embed_dim,
+            "dropout": dropout,
+            "jk": jk,
+            "head_hidden": head_hidden,
+            "num_classes": num_classes,
+        }
+        self.encoder = NodeEncoder(num_ids, node_dim, embed_dim, hidden)
+        self.gnn = GATv2Stack(hidden, heads, layers, edge_dim, dropout)
+        self.jk = JumpingKnowledge(jk, channels=hidden, num_layers=layers)
+        self.jk_proj = nn.Linear(hidden * layers if jk == "cat" else hidden, hidden)
+        self.embedding_dim = 2 * hidden
+        self.head = mlp([self.embedding_dim, head_hidden or hidden, num_classes], dropout)
+
+    def embed(self, data) -> Tensor:
+        """Pooled graph embedding (num_graphs, 2·hidden): mean ‖ max of the JK node states."""
+        g = graph_inputs(data)
+        h = self.encoder(g.x, g.node_id)
+        h = self.jk_proj(self.jk(self.gnn(h, g.edge_index, g.edge_attr)))
+        return torch.cat(
+            [
+                global_mean_pool(h, g.batch, size=g.num_graphs),
+                global_max_pool(h, g.batch, size=g.num_graphs),
+            ],
+            dim=-1,
+        )
+
+    def forward(self, data) -> Tensor:
+        """Logits (num_graphs, num_classes)."""
+        return self.head(self.embed(data))

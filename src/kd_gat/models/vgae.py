@@ -1,0 +1,177 @@
+"""Variational graph auto-encoder of normal windows; its reconstruction error scores anomalies.
+
+Encoder: CAN-ID embedding + GATv2 layers (edge features in attention) → μ, log σ² per node.
+Decoders from the latent node states: node features (MLP), CAN ID (logits over the
+vocabulary) and neighbourhood (inner product z_i·z_j per directed edge). Training samples z and
+negative edges; scoring uses μ only, so a window's score is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+from torch_geometric.utils import scatter
+
+from kd_gat.models.layers import GATv2Stack, NodeEncoder, graph_inputs, mlp
+
+LOGVAR_RANGE = (-10.0, 10.0)  # keeps exp(logvar) finite in the KL term and the sampling
+
+
+@dataclass
+class VGAEOutput:
+    """Everything the losses need; `neg_edge_*` only in training mode."""
+
+    mu: Tensor  # (N, latent)
+    logvar: Tensor  # (N, latent)
+    z: Tensor  # (N, latent): a sample in training, μ in eval
+    x_hat: Tensor  # (N, node_dim)
+    id_logits: Tensor  # (N, num_ids)
+    pos_edge_logits: Tensor  # (E,)
+    neg_edge_logits: Tensor | None = None  # (E',)
+
+
+@dataclass
+class ReconstructionErrors:
+    """Per-node and per-edge reconstruction errors (the terms of both loss and score)."""
+
+    feature: Tensor  # (N,) mean squared error over node features
+    can_id: Tensor  # (N,) cross-entropy of the node's CAN ID
+    edge: Tensor  # (E,) −log σ(z_i·z_j) of observed edges
+    non_edge: Tensor | None  # (E',) −log(1 − σ(z_i·z_j)) of sampled non-edges
+
+
+def reconstruction_errors(out: VGAEOutput, data) -> ReconstructionErrors:
+    """Element-wise reconstruction errors of one forward pass on `data`."""
+    return ReconstructionErrors(
+        feature=F.mse_loss(out.x_hat, data.x, reduction="none").mean(dim=-1),
+        can_id=F.cross_entropy(out.id_logits, data.node_id, reduction="none"),
+        edge=F.softplus(-out.pos_edge_logits),
+        non_edge=None if out.neg_edge_logits is None else F.softplus(out.neg_edge_logits),
+    )
+
+
+def sample_non_edges(edge_index: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
+    """One candidate non-edge per edge: same source, uniform destination in the same graph.
+
+    Vectorised over the batch (PyG's batched sampler loops over graphs in Python); candidates
+    that are self-pairs or observed edges are dropped.
+    """
+    if edge_index.numel() == 0:
+        return edge_index
+    counts = torch.bincount(batch, minlength=num_graphs)
+    first = torch.cumsum(counts, 0) - counts
+    src = edge_index[0]
+    graph = batch[src]
+    dst = first[graph] + (torch.rand(src.shape, device=src.device) * counts[graph]).long()
+    n = batch.numel()
+    keep = (src != dst) & ~torch.isin(src * n + dst, edge_index[0] * n + edge_index[1])
+    return torch.stack([src[keep], dst[keep]])
+
+
+def kl_divergence(mu: Tensor, logvar: Tensor) -> Tensor:
+    """Mean over nodes of KL(N(μ, σ²) ‖ N(0, I))."""
+    return -0.5 * torch.mean(torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=-1))
+
+
+class GraphVGAE(nn.Module):
+    """VGAE over window graphs with feature, CAN-ID and neighbourhood decoders.
+
+    `score_weights` (feature, can_id, edge) weigh the per-window error terms in
+    `anomaly_score`. `config` holds every constructor argument.
+    """
+
+    kind: ClassVar[str] = "vgae"
+
+    def __init__(
+        self,
+        num_ids: int,
+        node_dim: int,
+        edge_dim: int,
+        hidden: int = 64,
+        heads: int = 4,
+        layers: int = 2,
+        embed_dim: int = 16,
+        latent: int = 16,
+        dropout: float = 0.1,
+        score_weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    ) -> None:
+        super().__init__()
+        self.config: dict[str, Any] = {
+            "num_ids": num_ids,
+            "node_dim": node_dim,
+            "edge_dim": edge_dim,
+            "hidden": hidden,
+            "heads": heads,
+            "layers": layers,
+            "embed_dim": embed_dim,
+            "latent": latent,
+            "dropout": dropout,
+            "score_weights": tuple(float(w) for w in score_weights),
+        }
+        self.latent = latent
+        self.encoder = NodeEncoder(num_ids, node_dim, embed_dim, hidden)
+        self.gnn = GATv2Stack(hidden, heads, layers, edge_dim, dropout)
+        self.mu = nn.Linear(hidden, latent)
+        self.logvar = nn.Linear(hidden, latent)
+        self.feature_decoder = mlp([latent, hidden, node_dim], dropout)
+        self.id_decoder = mlp([latent, hidden, num_ids], dropout)
+        self.register_buffer("score_weights", torch.tensor(score_weights, dtype=torch.float32))
+
+    def encode(self, data) -> tuple[Tensor, Tensor]:
+        """μ and log σ² per node."""
+        g = graph_inputs(data)
+        h = self.gnn(self.encoder(g.x, g.node_id), g.edge_index, g.edge_attr)[-1]
+        return self.mu(h), self.logvar(h).clamp(*LOGVAR_RANGE)
+
+    @staticmethod
+    def edge_logits(z: Tensor, edge_index: Tensor) -> Tensor:
+        """Inner-product decoder: logit of an edge src→dst."""
+        return (z[edge_index[0]] * z[edge_index[1]]).sum(dim=-1)
+
+    def _decode(
+        self, data, mu: Tensor, logvar: Tensor, z: Tensor, neg_index: Tensor | None
+    ) -> VGAEOutput:
+        return VGAEOutput(
+            mu=mu,
+            logvar=logvar,
+            z=z,
+            x_hat=self.feature_decoder(z),
+            id_logits=self.id_decoder(z),
+            pos_edge_logits=self.edge_logits(z, data.edge_index),
+            neg_edge_logits=None if neg_index is None else self.edge_logits(z, neg_index),
+        )
+
+    def forward(self, data) -> VGAEOutput:
+        """Training: z sampled, non-edges sampled per graph. Eval: z = μ, no non-edges."""
+        mu, logvar = self.encode(data)
+        if not self.training:
+            return self._decode(data, mu, logvar, mu, None)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        g = graph_inputs(data)
+        neg_index = sample_non_edges(g.edge_index, g.batch, g.num_graphs)
+        return self._decode(data, mu, logvar, z, neg_index)
+
+    def anomaly_components(self, data) -> dict[str, Tensor]:
+        """Per-window mean errors (num_graphs,) decoded from μ: feature, can_id, edge.
+
+        Deterministic in eval mode (no sampling anywhere; dropout off).
+        """
+        g = graph_inputs(data)
+        mu, logvar = self.encode(data)
+        err = reconstruction_errors(self._decode(data, mu, logvar, mu, None), data)
+        edge_graph = g.batch[g.edge_index[0]]
+        return {
+            "feature": scatter(err.feature, g.batch, dim_size=g.num_graphs, reduce="mean"),
+            "can_id": scatter(err.can_id, g.batch, dim_size=g.num_graphs, reduce="mean"),
+            "edge": scatter(err.edge, edge_graph, dim_size=g.num_graphs, reduce="mean"),
+        }
+
+    def anomaly_score(self, data) -> Tensor:
+        """Weighted sum of the per-window errors (num_graphs,); higher = more anomalous."""
+        parts = self.anomaly_components(data)
+        stacked = torch.stack([parts["feature"], parts["can_id"], parts["edge"]], dim=-1)
+        return stacked @ self.score_weights

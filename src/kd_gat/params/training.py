@@ -1,0 +1,187 @@
+"""Parameters of the training pipeline.
+
+Groups in `parameters_training.yml`:
+- `trainer` (`TrainerParams`): hardware and launch (accelerator, devices, precision, strategy,
+  num_nodes, determinism); the `gpu` environment overrides these keys.
+- `training` (`TrainingParams`): optimisation shared by every model (epochs, batch size, lr,
+  early stopping, imbalance handling, checkpoints/resume).
+- `model_scales` (`ModelScales`): architecture presets per kind and scale (`large`, `small`).
+- one block per trained model, e.g. `gat_teacher` (`JobParams`): kind, scale, and optional
+  `model` / `training` overrides deep-merged over the preset and the shared block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ModelKind = Literal["gat", "vgae"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrainerParams(_Strict):
+    """Lightning Trainer launch settings (see `kd_gat.training.trainer.build_trainer`)."""
+
+    accelerator: str = "cpu"
+    devices: int | str | list[int] = 1
+    precision: str = "32-true"
+    strategy: str = "auto"
+    num_nodes: int = Field(1, ge=1)
+    deterministic: bool | Literal["warn"] = True
+    enable_progress_bar: bool = True
+    enable_model_summary: bool = True
+    logger: Literal["none", "csv"] = "none"
+    log_every_n_steps: int = Field(10, ge=1)
+
+
+class VGAELossParams(_Strict):
+    """Weights of the VGAE training loss terms (KL and reconstruction)."""
+
+    kl_weight: float = Field(1e-3, ge=0)
+    feature_weight: float = Field(1.0, ge=0)
+    id_weight: float = Field(1.0, ge=0)
+    edge_weight: float = Field(1.0, ge=0)
+
+
+class TrainingParams(_Strict):
+    """Optimisation shared by all models; `imbalance` applies to the GAT only.
+
+    `imbalance`: `class_weights` (cross-entropy weighted by inverse train class frequency),
+    `sampler` (WeightedRandomSampler drawing classes equally, plain cross-entropy) or `none`.
+    `monitor`/`monitor_mode`: validation metric for early stopping and the best checkpoint;
+    None = the module's default (`val_f1`/max for the GAT, `val_loss`/min for the VGAE).
+    Checkpoints of model `<name>` go to `<checkpoint_root>/<name>/`; with `resume`, a
+    `last.ckpt` left there by an interrupted run is resumed.
+    """
+
+    seed: int = 42
+    max_epochs: int = Field(20, ge=1)
+    batch_size: int = Field(64, ge=1)
+    eval_batch_size: int | None = Field(None, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    patience: int = Field(5, ge=0)
+    min_delta: float = Field(0.0, ge=0)
+    gradient_clip_val: float | None = Field(1.0, gt=0)
+    max_nonfinite_batches: int = Field(10, ge=0)
+    imbalance: Literal["class_weights", "sampler", "none"] = "class_weights"
+    num_workers: int = Field(0, ge=0)
+    resume: bool = True
+    checkpoint_root: str = "data/06_models/checkpoints"
+    monitor: str | None = None
+    monitor_mode: Literal["min", "max"] | None = None
+    vgae: VGAELossParams = VGAELossParams()
+
+
+class GATParams(_Strict):
+    """`GATClassifier` architecture (sizes of the data are added at build time)."""
+
+    hidden: int = Field(ge=1)
+    heads: int = Field(ge=1)
+    layers: int = Field(ge=1)
+    embed_dim: int = Field(ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    jk: Literal["cat", "max", "lstm"] = "cat"
+    head_hidden: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self):
+        if self.hidden % self.heads:
+            raise ValueError(f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})")
+        return self
+
+
+class VGAEParams(_Strict):
+    """`GraphVGAE` architecture; `score_weights` weigh feature, CAN-ID and edge errors."""
+
+    hidden: int = Field(ge=1)
+    heads: int = Field(ge=1)
+    layers: int = Field(ge=1)
+    embed_dim: int = Field(ge=1)
+    latent: int = Field(ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    score_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    @model_validator(mode="after")
+    def _checks(self):
+        if self.hidden % self.heads:
+            raise ValueError(f"hidden ({self.hidden}) must be a multiple of heads ({self.heads})")
+        if min(self.score_weights) < 0:
+            raise ValueError("score_weights must be non-negative")
+        return self
+
+
+MODEL_PARAMS: dict[str, type[GATParams] | type[VGAEParams]] = {
+    "gat": GATParams,
+    "vgae": VGAEParams,
+}
+
+
+class ModelScales(_Strict):
+    """Architecture presets: `model_scales.<kind>.<scale>`."""
+
+    gat: dict[str, GATParams]
+    vgae: dict[str, VGAEParams]
+
+
+class JobParams(_Strict):
+    """One trained model: `name` names its checkpoint folder and its MLflow metrics."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: ModelKind
+    scale: str
+    model: dict[str, Any] = {}
+    training: dict[str, Any] = {}
+
+
+class ResolvedJob(_Strict):
+    """A job with its preset and overrides merged and validated."""
+
+    name: str
+    kind: ModelKind
+    model: GATParams | VGAEParams
+    training: TrainingParams
+    trainer: TrainerParams
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return Path(self.training.checkpoint_root) / self.name
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` over `base`, recursively for nested mappings."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def resolve_job(
+    job: Mapping[str, Any],
+    training: Mapping[str, Any],
+    trainer: Mapping[str, Any],
+    model_scales: Mapping[str, Any],
+) -> ResolvedJob:
+    """Validate a job block and merge it over its scale preset and the shared training block."""
+    spec = JobParams.model_validate(job)
+    presets = ModelScales.model_validate(model_scales)
+    scales = getattr(presets, spec.kind)
+    if spec.scale not in scales:
+        raise ValueError(f"{spec.name}: no {spec.kind} scale {spec.scale!r} in {sorted(scales)}")
+    model = deep_merge(scales[spec.scale].model_dump(), spec.model)
+    return ResolvedJob(
+        name=spec.name,
+        kind=spec.kind,
+        model=MODEL_PARAMS[spec.kind].model_validate(model),
+        training=TrainingParams.model_validate(deep_merge(training, spec.training)),
+        trainer=TrainerParams.model_validate(trainer),
+    )

@@ -1,0 +1,1 @@
+"""Lightning training of the graph models: data module, modules, losses, callbacks, trainer."""

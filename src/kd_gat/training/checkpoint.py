@@ -1,0 +1,46 @@
+"""Model files: `{"kind", "config", "state_dict"}`, loaded with `torch.load(weights_only=True)`.
+
+Only tensors and plain Python values are stored, so loading never unpickles code. Imports no
+Lightning, so the Kedro dataset and inference can use it cheaply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+from torch import nn
+
+from kd_gat.models import model_from_config
+
+
+def model_payload(model: nn.Module) -> dict[str, Any]:
+    """What is saved: the model kind, the arguments that built it, and its weights on CPU."""
+    return {
+        "kind": model.kind,
+        "config": dict(model.config),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+
+
+def model_from_payload(payload: Mapping[str, Any]) -> nn.Module:
+    """Rebuild the model of a payload, weights loaded, in eval mode."""
+    model = model_from_config(payload["kind"], payload["config"])
+    model.load_state_dict(payload["state_dict"])
+    return model.eval()
+
+
+def save_model(model: nn.Module, file: str | Path | IO[bytes]) -> None:
+    torch.save(model_payload(model), file)
+
+
+def load_model(file: str | Path | IO[bytes]) -> nn.Module:
+    return model_from_payload(torch.load(file, map_location="cpu", weights_only=True))
+
+
+def lightning_state_dict(ckpt_path: str | Path, prefix: str = "model.") -> dict[str, torch.Tensor]:
+    """The `prefix` sub-module's weights from a Lightning checkpoint (weights_only load)."""
+    state = torch.load(ckpt_path, map_location="cpu", weights_only=True)["state_dict"]
+    return {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}

@@ -1,0 +1,146 @@
+"""Build a Lightning Trainer from parameters and run a resumable fit that keeps the best model.
+
+Checkpoints of one model live in their own folder (given by the caller, from parameters):
+- `best.ckpt`: best epoch on the monitored validation metric (save_top_k=1);
+- `last.ckpt`: end of the latest epoch, present only while a run is unfinished. A fit finds it
+  when `resume` is true and continues from it; a fit that completes deletes it, so the next
+  run starts afresh instead of "resuming" a finished run.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import pandas as pd
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+
+from kd_gat.params.training import TrainerParams, TrainingParams
+from kd_gat.training.callbacks import EpochSink, MetricsHistory, NonFiniteGuard
+from kd_gat.training.checkpoint import lightning_state_dict
+from kd_gat.training.modules import GraphModule
+
+log = logging.getLogger(__name__)
+
+BEST, LAST = "best", "last"
+
+# Lightning noise during a fit: advice to add DataLoader workers (small in-memory stores do not
+# need them), to log less often than there are batches, a skipped step (GraphModule logs its own
+# warning for a non-finite loss), a frozen teacher's modules in eval mode (on purpose) and a
+# deprecation inside Lightning.
+QUIET = (
+    ".*does not have many workers.*",
+    r".*module\(s\) in eval mode at the start of training.*",
+    ".*`training_step` returned `None`.*",
+    ".*smaller than the logging interval.*",
+    r".*isinstance\(treespec, LeafSpec\).*",
+)
+
+
+@dataclass
+class FitResult:
+    history: pd.DataFrame  # one row per epoch
+    monitor: str  # the validation metric that chose the best epoch
+    best_path: Path | None  # best checkpoint (None if no epoch validated)
+    best_score: float | None
+
+
+def build_trainer(
+    trainer: TrainerParams,
+    training: TrainingParams,
+    monitor: tuple[str, str],
+    checkpoint_dir: Path,
+    sink: EpochSink | None = None,
+) -> L.Trainer:
+    """Trainer with early stopping, best + last checkpoints, NaN guard and metrics history."""
+    metric, mode = monitor
+    callbacks = [
+        EarlyStopping(
+            monitor=metric, mode=mode, patience=training.patience, min_delta=training.min_delta
+        ),
+        ModelCheckpoint(
+            dirpath=checkpoint_dir,
+            filename=BEST,
+            monitor=metric,
+            mode=mode,
+            save_top_k=1,
+            save_last=True,
+            auto_insert_metric_name=False,
+            enable_version_counter=False,
+            # at train-epoch end, after MetricsHistory has recorded the epoch (checkpoint
+            # callbacks run last), so a resumed run keeps the full history
+            save_on_train_epoch_end=True,
+        ),
+        NonFiniteGuard(training.max_nonfinite_batches),
+        MetricsHistory(sink),
+    ]
+    logger = CSVLogger(checkpoint_dir, name="csv") if trainer.logger == "csv" else False
+    return L.Trainer(
+        accelerator=trainer.accelerator,
+        devices=trainer.devices,
+        precision=trainer.precision,
+        strategy=trainer.strategy,
+        num_nodes=trainer.num_nodes,
+        deterministic=trainer.deterministic,
+        enable_progress_bar=trainer.enable_progress_bar,
+        enable_model_summary=trainer.enable_model_summary,
+        log_every_n_steps=trainer.log_every_n_steps,
+        max_epochs=training.max_epochs,
+        gradient_clip_val=training.gradient_clip_val,
+        callbacks=callbacks,
+        logger=logger,
+        default_root_dir=checkpoint_dir,
+        enable_autolog_hparams=False,
+    )
+
+
+def resume_path(checkpoint_dir: Path, resume: bool) -> Path | None:
+    """`last.ckpt` to resume from, or None; a fresh start clears stale checkpoints."""
+    last = checkpoint_dir / f"{LAST}.ckpt"
+    if resume and last.exists():
+        log.info("resuming from %s", last)
+        return last
+    for stale in checkpoint_dir.glob("*.ckpt"):
+        stale.unlink(missing_ok=True)  # DDP: every rank clears the same folder
+    return None
+
+
+def fit(
+    module: GraphModule,
+    datamodule: L.LightningDataModule,
+    trainer_params: TrainerParams,
+    training: TrainingParams,
+    checkpoint_dir: Path,
+    sink: EpochSink | None = None,
+) -> FitResult:
+    """Fit (resuming an interrupted run), then load the best epoch's weights into `module`."""
+    monitor = (
+        training.monitor or module.monitor[0],
+        training.monitor_mode or module.monitor[1],
+    )
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    trainer = build_trainer(trainer_params, training, monitor, checkpoint_dir, sink)
+    ckpt_path = resume_path(checkpoint_dir, training.resume)
+    with warnings.catch_warnings():
+        for message in QUIET:
+            warnings.filterwarnings("ignore", message)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+
+    best = trainer.checkpoint_callback
+    best_path = Path(best.best_model_path) if best.best_model_path else None
+    if best_path is not None:
+        module.model.load_state_dict(lightning_state_dict(best_path))
+    if trainer.is_global_zero:
+        (checkpoint_dir / f"{LAST}.ckpt").unlink(missing_ok=True)
+    history = next(c for c in trainer.callbacks if isinstance(c, MetricsHistory)).rows
+    score = best.best_model_score
+    return FitResult(
+        history=pd.DataFrame(history),
+        monitor=monitor[0],
+        best_path=best_path,
+        best_score=None if score is None else float(score),
+    )
