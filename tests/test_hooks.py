@@ -43,3 +43,8 @@ def test_progress_is_logged_per_node_with_rates(caplog) -> None:
     assert "frames: 1,234 (" in message
     assert "/s)" in message
     assert "report" not in message
+
+
+def test_a_bad_model_block_fails_up_front() -> None:
+    with pytest.raises(pydantic.ValidationError, match="kind"):
+        validate_parameters({"gat_student_kd": {"name": "x", "kind": "gatt", "scale": "small"}})

@@ -1,6 +1,4 @@
-"""kdtmp file for ensuring the package is executable
-as `kdtmp` and `python -m kdtmp`
-"""
+"""`python -m kd_gat`: the project's `kedro run` command."""
 
 import sys
 from pathlib import Path

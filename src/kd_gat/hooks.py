@@ -23,23 +23,16 @@ PARAMETER_MODELS = {
     "scoring": "kd_gat.params.evaluation:ScoringParams",
     "fusion": "kd_gat.params.evaluation:FusionParams",
     "evaluation": "kd_gat.params.evaluation:EvaluationParams",
-    **{
-        job: "kd_gat.params.training:JobParams"
-        for job in (
-            "gat_teacher",
-            "gat_student",
-            "gat_student_kd",
-            "vgae_teacher",
-            "vgae_student",
-            "vgae_student_kd",
-        )
-    },
 }
+JOB_MODEL = "kd_gat.params.training:JobParams"  # the per-model blocks (`gat_teacher`, ...)
 
 
 def validate_parameters(params: dict[str, Any]) -> None:
     """Raise a pydantic ValidationError naming the group and key of the first bad parameter."""
-    for group, target in PARAMETER_MODELS.items():
+    from kd_gat.pipelines.scoring.pipeline import MODELS  # lazily: it imports torch
+
+    jobs = dict.fromkeys(MODELS, JOB_MODEL)
+    for group, target in (PARAMETER_MODELS | jobs).items():
         if group in params:
             module, name = target.split(":")
             getattr(importlib.import_module(module), name).model_validate(params[group])

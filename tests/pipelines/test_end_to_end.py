@@ -55,9 +55,9 @@ def test_every_scenario_folder_is_evaluated_for_every_model(smoke_run) -> None:
     metrics = pd.read_csv(metrics_file)
     assert set(metrics["scenario"]) == scenarios
     fusions = {
-        f"{m}[{pair}]"
+        f"{pair}.{m}"
         for m in ("dqn", "weighted_average", "stacker")
-        for pair in ("vgae_teacher+gat_teacher", "vgae_student_kd+gat_student_kd")
+        for pair in ("fusion_teacher", "fusion_student")
     }
     assert set(metrics["model"]) == set(DETECTORS) | fusions
     assert len(metrics) == len(set(metrics["model"])) * len(scenarios)
@@ -100,7 +100,7 @@ def test_fused_decisions_use_the_policy_threshold_from_validation(smoke_run) -> 
     fused = pd.read_parquet(
         smoke_run.path("data/07_model_output/fusion_student_window_scores.parquet")
     )
-    dqn = fused[fused["model"].str.startswith("dqn[")]
+    dqn = fused[fused["model"] == "fusion_student.dqn"]
     assert dqn["threshold"].unique().tolist() == pytest.approx([float(policy.threshold)], rel=1e-6)
     assert set(dqn["split"]) == {"val", "test"}
 
@@ -109,7 +109,7 @@ def test_reports_and_plots_are_written(smoke_run) -> None:
     out = smoke_run.path("data/08_reporting")
     board = (out / "leaderboard.md").read_text()
     assert "gat_student_kd" in board
-    assert "dqn[" in board
+    assert "fusion_student.dqn" in board
     assert "<table" in (out / "leaderboard.html").read_text()
     sizes = pd.read_csv(out / "model_sizes.csv")
     assert set(sizes["model"]) == set(DETECTORS)

@@ -115,11 +115,18 @@ class CaptureFolderDataset(AbstractDataset[None, list[RawCapture]]):
         if not self._path.is_dir():
             raise CaptureError(f"{self._path}: dataset folder not found")
         files = sorted(
-            f for f in self._path.glob("*/*") if f.is_file() and f.name.endswith(CAPTURE_SUFFIXES)
+            f
+            for f in self._path.glob("*/*" if self._labelled else "**/*")
+            if f.is_file() and f.name.endswith(CAPTURE_SUFFIXES)
         )
         if not files:
             raise CaptureError(
-                f"{self._path}: no captures found (expected <split folder>/<capture>.csv[.gz])"
+                f"{self._path}: no captures found (expected "
+                + (
+                    "<split folder>/<capture>.csv[.gz])"
+                    if self._labelled
+                    else "*.csv[.gz] below it)"
+                )
             )
         return files
 

@@ -79,8 +79,16 @@ def fit_fusion_methods(
     state_columns: list[str],
     num_arms: int,
     cfg: BanditDQNConfig,
+    normal_quantile: float = 0.99,
 ) -> dict[str, FittedFusion]:
-    """Fit the DQN agent, the fixed weighted average and the logistic stacker on `val`."""
+    """Fit the DQN agent, the fixed weighted average and the logistic stacker on `val`.
+
+    Thresholds maximise validation F1 (`normal_quantile` of the scores without attacks).
+    """
+
+    def threshold(scores: np.ndarray) -> float:
+        return choose_threshold(y, scores, normal_quantile)
+
     policy = FusionPolicy(state_columns, len(reference), num_arms, cfg.hidden)
     policy.state.fit(reference, val.raw)
     raw, vgae_score, _ = val.tensors()
@@ -95,7 +103,7 @@ def fit_fusion_methods(
 
     # fixed weighted average: the α whose best-threshold validation F1 is highest
     f1 = [
-        binary_metrics(y, fused(a, val.gat_p, w), choose_threshold(y, fused(a, val.gat_p, w)))["f1"]
+        binary_metrics(y, fused(a, val.gat_p, w), threshold(fused(a, val.gat_p, w)))["f1"]
         for w in arms
     ]
     alpha = float(arms[int(np.argmax(f1))])
@@ -108,7 +116,7 @@ def fit_fusion_methods(
     methods["stacker"] = FittedFusion("stacker", policy, "stacker", stacker=stacker.fit(state, y))
 
     for method in methods.values():
-        method.threshold = choose_threshold(y, method.score(val))
+        method.threshold = threshold(method.score(val))
     policy.threshold.fill_(methods["dqn"].threshold)
     chosen = policy(raw, vgae_score, torch.as_tensor(val.gat_p, dtype=torch.float32))[1]
     methods["dqn"].info = {

@@ -100,13 +100,13 @@ class BanditDQNConfig:
 
     hidden: int = 64
     lr: float = 1e-3
-    steps: int = 2000
+    steps: int = 3000
     batch_size: int = 128
     epsilon_start: float = 1.0
     epsilon_end: float = 0.05
-    epsilon_decay_steps: int = 1500
+    epsilon_decay_steps: int = 2000
     buffer_size: int = 20000
-    seed: int = 0
+    seed: int = 42
 
 
 def epsilon_at(step: int, cfg: BanditDQNConfig) -> float:

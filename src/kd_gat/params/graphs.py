@@ -23,7 +23,7 @@ class GraphsParams(BaseModel):
     min_attack_frames: int = Field(1, ge=1)
     tail_policy: Literal["drop", "keep"] = "drop"
     val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
-    val_blocks: int = Field(1, ge=1)
+    val_blocks: int = Field(5, ge=1)
 
     @model_validator(mode="after")
     def _label_is_reachable(self) -> GraphsParams:

@@ -61,12 +61,12 @@ class TrainingParams(_Strict):
     """
 
     seed: int = 42
-    max_epochs: int = Field(20, ge=1)
+    max_epochs: int = Field(12, ge=1)
     batch_size: int = Field(64, ge=1)
-    eval_batch_size: int | None = Field(None, ge=1)
+    eval_batch_size: int | None = Field(256, ge=1)
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
-    patience: int = Field(5, ge=0)
+    patience: int = Field(4, ge=0)
     min_delta: float = Field(0.0, ge=0)
     gradient_clip_val: float | None = Field(1.0, gt=0)
     max_nonfinite_batches: int = Field(10, ge=0)

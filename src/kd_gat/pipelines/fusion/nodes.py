@@ -11,7 +11,7 @@ import pandas as pd
 
 from kd_gat.fusion.methods import FusionInputs, fit_fusion_methods
 from kd_gat.models.fusion import FusionPolicy
-from kd_gat.params.evaluation import FusionParams
+from kd_gat.params.evaluation import EvaluationParams, FusionParams
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,15 @@ def fusion_inputs(joined: pd.DataFrame) -> FusionInputs:
 
 
 def fit_fusion(
-    vgae_outputs: pd.DataFrame, gat_outputs: pd.DataFrame, params: dict[str, Any]
+    vgae_outputs: pd.DataFrame,
+    gat_outputs: pd.DataFrame,
+    job: dict[str, Any],
+    params: dict[str, Any],
+    evaluation: dict[str, Any],
 ) -> tuple[pd.DataFrame, dict[str, Any], FusionPolicy]:
     """Fit DQN, weighted average and stacker on validation; score validation and test windows.
 
-    Returns the per-window fused scores (`model` = `<method>[<vgae>+<gat>]`, with the method's
+    Returns the per-window fused scores (`model` = `<job name>.<method>`, with the method's
     validation threshold), a summary, and the DQN policy to deploy.
     """
     joined = join_outputs(vgae_outputs, gat_outputs)
@@ -53,14 +57,15 @@ def fit_fusion(
     reference = joined.loc[(joined["split"] == "train") & (joined["label"] == 0), "vgae_score"]
     val = joined[joined["split"] == "val"]
     p = FusionParams.model_validate(params)
+    quantile = EvaluationParams.model_validate(evaluation).normal_quantile
     methods = fit_fusion_methods(
-        fusion_inputs(val), reference.to_numpy(), STATE_COLUMNS, p.arms, p.dqn
+        fusion_inputs(val), reference.to_numpy(), STATE_COLUMNS, p.arms, p.dqn, quantile
     )
     scored = joined[joined["split"] != "train"]
     inputs = fusion_inputs(scored)
     parts = [
         scored[[*KEYS, "label"]].assign(
-            model=f"{name}[{pair}]", score=method.score(inputs), threshold=method.threshold
+            model=f"{job['name']}.{name}", score=method.score(inputs), threshold=method.threshold
         )
         for name, method in methods.items()
     ]

@@ -16,7 +16,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 fit_fusion,
-                inputs=["vgae_outputs", "gat_outputs", "params:fusion"],
+                inputs=[
+                    "vgae_outputs",
+                    "gat_outputs",
+                    "params:job",
+                    "params:fusion",
+                    "params:evaluation",
+                ],
                 outputs=["window_scores", "summary", "model"],
                 name="fit_fusion",
             )
@@ -31,7 +37,11 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "vgae_outputs": f"{vgae}.window_outputs",
                     "gat_outputs": f"{gat}.window_outputs",
                 },
-                parameters={"params:fusion": "params:fusion"},
+                parameters={
+                    "params:job": f"params:{ns}",
+                    "params:fusion": "params:fusion",
+                    "params:evaluation": "params:evaluation",
+                },
                 tags=["fusion", ns],
             )
             for ns, (vgae, gat) in PAIRS.items()

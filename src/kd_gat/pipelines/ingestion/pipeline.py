@@ -10,7 +10,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 ingest_captures,
-                inputs=["raw_captures", "params:ingestion"],
+                inputs=["raw_captures", "params:ingestion", "params:raw_root", "params:dataset"],
                 outputs=["frames", "rejected_frames", "ingestion_report"],
                 name="ingest_captures",
                 tags=["ingestion"],

@@ -2,17 +2,13 @@
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
+from kd_gat.pipelines.distillation.pipeline import JOBS as DISTILLED
+from kd_gat.pipelines.training.pipeline import JOBS as TRAINED
+
 from .nodes import score_windows
 
 # every detector variant: trained alone (training pipeline) and distilled (distillation pipeline)
-MODELS = (
-    "gat_teacher",
-    "gat_student",
-    "gat_student_kd",
-    "vgae_teacher",
-    "vgae_student",
-    "vgae_student_kd",
-)
+MODELS = (*TRAINED, *DISTILLED)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
