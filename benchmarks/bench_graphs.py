@@ -12,10 +12,10 @@ from __future__ import annotations
 import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
+from phases import Phases
 
 from kd_gat.datasets.graph_store import GraphStoreDataset, GraphStoreMapDataset
 from kd_gat.pipelines.graphs import nodes
@@ -33,22 +33,13 @@ PARAMS = {
 
 def run(path: Path) -> tuple[dict[str, float], dict[str, float], int, int]:
     """One pass: per-phase wall and CPU seconds, frames, windows."""
-    wall: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-
-    def timed(phase, fn, *args):
-        w, c = time.perf_counter(), time.process_time()
-        out = fn(*args)
-        wall[phase], cpu[phase] = time.perf_counter() - w, time.process_time() - c
-        return out
-
+    phases = Phases()
+    timed = phases.time
     frames = timed("read", pd.read_parquet, path)
     vocabulary = timed("vocabulary", nodes.learn_vocabulary, frames)
     train, val, test, summary = timed("build", nodes.build_graph_stores, frames, vocabulary, PARAMS)
     stats = timed("normalise", nodes.fit_graph_feature_stats, train)
-    train, val, test = timed("normalise+", nodes.normalise_graph_stores, train, val, test, stats)
-    wall["normalise"] += wall.pop("normalise+")
-    cpu["normalise"] += cpu.pop("normalise+")
+    train, val, test = timed("normalise", nodes.normalise_graph_stores, train, val, test, stats)
 
     with tempfile.TemporaryDirectory() as tmp:
 
@@ -58,7 +49,7 @@ def run(path: Path) -> tuple[dict[str, float], dict[str, float], int, int]:
             GraphStoreMapDataset(f"{tmp}/graphs_test").save(test)
 
         timed("write", write)
-    return wall, cpu, len(frames), summary["windows"]
+    return phases.wall, phases.cpu, len(frames), summary["windows"]
 
 
 def main() -> None:

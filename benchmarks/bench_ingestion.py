@@ -12,8 +12,9 @@ from __future__ import annotations
 import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from phases import Phases
 
 from kd_gat.datasets.captures import CaptureFolderDataset
 from kd_gat.pipelines.ingestion.nodes import ingest_captures
@@ -25,21 +26,14 @@ PARAMS = {"on_invalid": "quarantine", "attack_kinds": {"accessory": "none", "dos
 
 def run(folder: Path) -> tuple[dict[str, float], dict[str, float], int, int, int]:
     """One pass over the folder: per-phase wall and CPU seconds, rows in, valid, rejected."""
-    wall: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-
-    def timed(phase, fn, *args):
-        w, c = time.perf_counter(), time.process_time()
-        out = fn(*args)
-        wall[phase], cpu[phase] = time.perf_counter() - w, time.process_time() - c
-        return out
-
+    phases = Phases()
+    timed = phases.time
     captures = timed("read", lambda: CaptureFolderDataset(str(folder)).load())
     frames, rejects, report = timed("ingest", ingest_captures, captures, PARAMS)
     timed("validate", Frames.validate, frames)
     with tempfile.TemporaryDirectory() as tmp:
         timed("write", frames.to_parquet, Path(tmp) / "frames.parquet")
-    return wall, cpu, report["totals"]["rows_in"], len(frames), len(rejects)
+    return phases.wall, phases.cpu, report["totals"]["rows_in"], len(frames), len(rejects)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 
+import mlflow
 import nbformat
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ import pytest
 import torch
 from nbclient import NotebookClient
 
+from kd_gat import analytics
 from kd_gat.metrics import choose_threshold
 from kd_gat.models.fusion import FusionPolicy
 from kd_gat.training.checkpoint import load_model
@@ -161,3 +163,22 @@ def test_batch_inference_scores_new_unlabelled_captures(smoke_run, tmp_path) -> 
     assert scores["score"].between(0, 1).all()
     assert np.isfinite(scores[["vgae_score", "gat_p", "alpha"]].to_numpy()).all()
     torch.testing.assert_close(torch.tensor(float(scores["threshold"].iloc[0])), policy.threshold)
+
+
+def test_run_analytics_read_back_the_tracked_test_metrics(smoke_run) -> None:
+    mlflow.set_tracking_uri(f"sqlite:///{smoke_run.path('data/08_reporting/mlflow_smoke.db')}")
+    try:
+        runs = analytics.runs_table("kd-gat-smoke")
+    finally:
+        mlflow.set_tracking_uri(None)
+    runs = runs[runs["tags.mlflow.runName"] == "__default__"]  # not the inference test's run
+    assert len(runs) == 1
+    board = analytics.leaderboard_across_runs(runs, "f1")
+    (metrics_file,) = smoke_run.path("data/08_reporting/metrics.csv").glob("*/metrics.csv")
+    metrics = pd.read_csv(metrics_file)
+    assert set(board["model"]) == set(metrics["model"])
+    expected = metrics.groupby("model")["f1"].mean()
+    for row in board.itertuples():
+        assert row.mean_f1 == pytest.approx(expected[row.model])
+    # the data a run used is tracked with it
+    assert runs["params.raw_root"].iloc[0] == "data/01_raw/can-train-and-test"

@@ -27,6 +27,7 @@ PARAMS = {
     "min_attack_frames": 1,
     "tail_policy": "drop",
     "val_fraction": 0.2,
+    "val_blocks": 1,  # the plain rule: the last val_fraction of each capture
 }
 
 

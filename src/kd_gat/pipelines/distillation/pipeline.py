@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
-from kd_gat.pipelines.training.nodes import plot_learning_curves
-from kd_gat.pipelines.training.pipeline import SHARED_INPUTS, SHARED_PARAMS
+from kd_gat.pipelines.training.pipeline import SHARED_INPUTS, SHARED_PARAMS, template
 
 from .nodes import distill_model
 
@@ -19,37 +18,26 @@ TEACHERS = {"gat_student_kd": "gat_teacher", "vgae_student_kd": "vgae_teacher"}
 JOBS = tuple(TEACHERS)
 
 
-def template() -> Pipeline:
-    return Pipeline(
-        [
-            Node(
-                distill_model,
-                inputs=[
-                    "graphs_train",
-                    "graphs_val",
-                    "teacher",
-                    "params:job",
-                    *(f"params:{p}" for p in SHARED_PARAMS),
-                    "params:distillation",
-                ],
-                outputs=["model", "training_history"],
-                name="distill_model",
-            ),
-            Node(
-                plot_learning_curves,
-                inputs=["training_history", "params:job"],
-                outputs="learning_curves",
-                name="plot_learning_curves",
-            ),
-        ]
-    )
+DISTILL = Node(
+    distill_model,
+    inputs=[
+        "graphs_train",
+        "graphs_val",
+        "teacher",
+        "params:job",
+        *(f"params:{p}" for p in SHARED_PARAMS),
+        "params:distillation",
+    ],
+    outputs=["model", "training_history"],
+    name="distill_model",
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     students = []
     for ns, teacher in TEACHERS.items():
         student = pipeline(
-            template(),
+            template(DISTILL),
             namespace=ns,
             inputs=SHARED_INPUTS | {"teacher"},
             parameters={"params:job": f"params:{ns}", "params:distillation": "params:distillation"}

@@ -17,23 +17,25 @@ SHARED_INPUTS = {"graphs_train", "graphs_val"}
 SHARED_PARAMS = ("training", "trainer", "model_scales")
 
 
-def template() -> Pipeline:
-    """Train one model and plot its learning curves (names relative to the namespace)."""
+TRAIN = Node(
+    train_model,
+    inputs=[
+        "graphs_train",
+        "graphs_val",
+        "params:job",
+        *(f"params:{p}" for p in SHARED_PARAMS),
+    ],
+    outputs=["model", "training_history"],
+    name="train_model",
+)
+
+
+def template(fit: Node = TRAIN) -> Pipeline:
+    """Fit one model with `fit` (writing `model`, `training_history`) and plot its learning
+    curves; names are relative to the namespace. Distillation passes its own `fit` node."""
     return Pipeline(
         [
-            Node(
-                train_model,
-                inputs=[
-                    "graphs_train",
-                    "graphs_val",
-                    "params:job",
-                    "params:training",
-                    "params:trainer",
-                    "params:model_scales",
-                ],
-                outputs=["model", "training_history"],
-                name="train_model",
-            ),
+            fit,
             Node(
                 plot_learning_curves,
                 inputs=["training_history", "params:job"],
