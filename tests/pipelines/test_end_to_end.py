@@ -122,6 +122,11 @@ def test_reports_and_plots_are_written(smoke_run) -> None:
     assert {p.stem for p in (out / "plots/pr").glob("*.png")} == scenarios
     for name in ("confusion_matrices", "learning_curves", "size_vs_f1"):
         assert (out / f"plots/{name}.png").stat().st_size > 5_000
+    # and every report is an artifact of the MLflow run
+    (logged,) = out.glob("mlflow_smoke_artifacts/*/artifacts/reporting")
+    assert {p.stem for p in (logged / "roc").glob("*.png")} == scenarios
+    for name in ("leaderboard.md", "leaderboard.html", "leaderboard.csv", "confusion_matrices.png"):
+        assert (logged / name).exists()
 
 
 def test_walkthrough_notebook_runs_in_the_smoke_environment(smoke_run) -> None:
