@@ -54,7 +54,8 @@ def hex_nibbles(
     # Non-ASCII text is never hex; blanking it keeps one byte per character after padding.
     fits = (lengths <= width) & pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
     pad = pc.utf8_rpad if align == "left" else pc.utf8_lpad
-    padded = pad(pc.if_else(pa.array(fits), arr, ""), width=width, padding="0")
+    fitting = arr if fits.all() else pc.if_else(pa.array(fits), arr, "")
+    padded = pad(fitting, width=width, padding="0")
     n = len(padded)
     if n == 0:
         return np.zeros((0, width), np.uint8), lengths, fits

@@ -120,7 +120,7 @@ def parse_capture(capture: RawCapture, info: CaptureInfo) -> tuple[pd.DataFrame,
         columns=[*failures["column"], *["*"] * len(bad_rows)],
         reasons=[*failures["reason"], *[_FIELD_COUNT] * len(bad_rows)],
         values=[*values[np.arange(len(failing)), col_pos], *bad_text],
-        lines=[*capture.lines(rows[failing]), *bad_text],
+        lines=[*(capture.lines(rows[failing]) if len(failing) else []), *bad_text],
     )
     keep = np.flatnonzero(~bad)
     kept = table.take(keep) if len(keep) < table.num_rows else table
@@ -183,8 +183,8 @@ def _as_frames_table(parts: list[pd.DataFrame], infos: list[CaptureInfo]) -> pd.
     for column in fr.CAPTURE_COLUMNS:
         labels = [getattr(info, column) for info in infos]
         categories = sorted(set(labels))
-        codes = np.repeat([categories.index(label) for label in labels], sizes)
-        frames[column] = pd.Categorical.from_codes(codes.astype(np.int32), categories=categories)
+        codes = np.array([categories.index(label) for label in labels], np.int32)
+        frames[column] = pd.Categorical.from_codes(np.repeat(codes, sizes), categories=categories)
     return frames[fr.FRAME_COLUMNS]
 
 
