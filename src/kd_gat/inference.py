@@ -7,6 +7,8 @@ GAT entropy and pooled-embedding statistics.
 
 from __future__ import annotations
 
+import io
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +19,7 @@ from torch_geometric.loader import DataLoader
 from torch_geometric.utils import scatter
 
 from kd_gat.models.layers import graph_inputs
+from kd_gat.training.checkpoint import save_model
 
 
 def _gat_outputs(model: nn.Module, batch) -> dict[str, Tensor]:
@@ -36,11 +39,9 @@ def _gat_outputs(model: nn.Module, batch) -> dict[str, Tensor]:
 
 def _vgae_outputs(model: nn.Module, batch) -> dict[str, Tensor]:
     g = graph_inputs(batch)
-    parts = model.anomaly_components(batch)
-    score = (
-        torch.stack([parts["feature"], parts["can_id"], parts["edge"]], -1) @ model.score_weights
-    )
-    mu, _ = model.encode(batch)
+    mu, logvar = model.encode(batch)
+    parts = model.anomaly_components(batch, (mu, logvar))
+    score = model.combine(parts)
     node_norm = mu.norm(dim=-1)
     return {
         "score": score,
@@ -75,10 +76,6 @@ def detector_outputs(model: nn.Module, store: Sequence, batch_size: int = 256) -
 
 def checkpoint_bytes(model: nn.Module) -> int:
     """Size of the model's weights-only checkpoint file."""
-    import io
-
-    from kd_gat.training.checkpoint import save_model
-
     buffer = io.BytesIO()
     save_model(model, buffer)
     return buffer.getbuffer().nbytes
@@ -89,8 +86,6 @@ def measure_speed(
     model: nn.Module, store: Sequence, batch_size: int = 256, single_windows: int = 100
 ) -> dict[str, float]:
     """CPU ms per window at batch size 1 (first `single_windows`) and windows/s batched."""
-    import time
-
     fn = OUTPUTS[model.kind]
     model.eval()
     singles = [store[i] for i in range(min(single_windows, len(store)))]

@@ -155,13 +155,16 @@ class GraphVGAE(nn.Module):
         neg_index = sample_non_edges(g.edge_index, g.batch, g.num_graphs)
         return self._decode(data, mu, logvar, z, neg_index)
 
-    def anomaly_components(self, data) -> dict[str, Tensor]:
+    def anomaly_components(
+        self, data, encoded: tuple[Tensor, Tensor] | None = None
+    ) -> dict[str, Tensor]:
         """Per-window mean errors (num_graphs,) decoded from μ: feature, can_id, edge.
 
-        Deterministic in eval mode (no sampling anywhere; dropout off).
+        Deterministic in eval mode (no sampling anywhere; dropout off). `encoded` passes an
+        `encode(data)` already computed, so a caller needing μ too encodes once.
         """
         g = graph_inputs(data)
-        mu, logvar = self.encode(data)
+        mu, logvar = self.encode(data) if encoded is None else encoded
         err = reconstruction_errors(self._decode(data, mu, logvar, mu, None), data)
         edge_graph = g.batch[g.edge_index[0]]
         return {
@@ -170,8 +173,11 @@ class GraphVGAE(nn.Module):
             "edge": scatter(err.edge, edge_graph, dim_size=g.num_graphs, reduce="mean"),
         }
 
-    def anomaly_score(self, data) -> Tensor:
-        """Weighted sum of the per-window errors (num_graphs,); higher = more anomalous."""
-        parts = self.anomaly_components(data)
+    def combine(self, parts: dict[str, Tensor]) -> Tensor:
+        """The anomaly score: `score_weights`-weighted sum of the per-window errors."""
         stacked = torch.stack([parts["feature"], parts["can_id"], parts["edge"]], dim=-1)
         return stacked @ self.score_weights
+
+    def anomaly_score(self, data) -> Tensor:
+        """Weighted sum of the per-window errors (num_graphs,); higher = more anomalous."""
+        return self.combine(self.anomaly_components(data))
