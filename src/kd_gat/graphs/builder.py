@@ -18,12 +18,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from kd_gat.frames import BYTE_COLUMNS, CAPTURE_COLUMNS, PAYLOAD_BYTES
 from kd_gat.graphs.store import GraphStore, offsets
 from kd_gat.graphs.vocabulary import lookup
 from kd_gat.graphs.windows import TailPolicy, Windows, capture_runs, make_windows
 
-PAYLOAD_BYTES = 8
-BYTE_COLUMNS = tuple(f"byte_{i}" for i in range(PAYLOAD_BYTES))
 NODE_FEATURES: tuple[str, ...] = (
     *(f"byte_{i}_mean" for i in range(PAYLOAD_BYTES)),  # mean payload byte / 255
     "frame_share",  # share of the window's frames that carry this ID
@@ -40,7 +39,6 @@ EDGE_FEATURES: tuple[str, ...] = (
     "first_position",  # window position of the first transition's a frame / window length
     "last_position",  # same for the last transition
 )
-CAPTURE_COLUMNS = ("capture", "split", "scenario", "attack_kind")
 CHUNK_FRAMES = 1 << 18  # frames per chunk of windows built at once
 _PAD = np.iinfo(np.int64).max
 
