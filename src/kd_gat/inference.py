@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
-from torch_geometric.loader import DataLoader
 from torch_geometric.utils import scatter
 
 from kd_gat.models.layers import graph_inputs
 from kd_gat.training.checkpoint import save_model
+from kd_gat.training.datamodule import graph_loader
 
 
 def _gat_outputs(model: nn.Module, batch) -> dict[str, Tensor]:
@@ -64,7 +64,7 @@ def detector_outputs(model: nn.Module, store: Sequence, batch_size: int = 256) -
     was_training = model.training
     model.eval()
     parts: dict[str, list[np.ndarray]] = {}
-    for batch in DataLoader(store, batch_size=batch_size, shuffle=False):
+    for batch in graph_loader(store, batch_size=batch_size):
         out = {"window": batch.window.view(-1), "label": batch.y.view(-1), **fn(model, batch)}
         for key, value in out.items():
             parts.setdefault(key, []).append(value.detach().cpu().numpy())
@@ -88,16 +88,14 @@ def measure_speed(
     """CPU ms per window at batch size 1 (first `single_windows`) and windows/s batched."""
     fn = OUTPUTS[model.kind]
     model.eval()
-    singles = [store[i] for i in range(min(single_windows, len(store)))]
-    loader = DataLoader(singles, batch_size=1)
-    batches = list(loader)
+    batches = list(graph_loader(store, range(min(single_windows, len(store))), batch_size=1))
     fn(model, batches[0])  # warm-up
     start = time.perf_counter()
     for batch in batches:
         fn(model, batch)
     ms_single = 1000 * (time.perf_counter() - start) / max(len(batches), 1)
     start = time.perf_counter()
-    for batch in DataLoader(store, batch_size=batch_size):
+    for batch in graph_loader(store, batch_size=batch_size):
         fn(model, batch)
     windows_per_s = len(store) / max(time.perf_counter() - start, 1e-9)
     return {"ms_per_window_batch1": ms_single, "windows_per_s_batched": windows_per_s}
