@@ -55,7 +55,6 @@ def balanced_weights(y: np.ndarray) -> np.ndarray:
 class FittedFusion:
     """A fitted method around the shared `policy.state`; `threshold` chosen on validation."""
 
-    name: str
     policy: FusionPolicy
     kind: str  # dqn | weighted_average | stacker
     alpha: float = 0.5
@@ -99,7 +98,7 @@ def fit_fusion_methods(
     rewards = bandit_rewards(a, val.gat_p, y, arms)
     _, losses = train_bandit_dqn(state, rewards, cfg, balanced_weights(y), q=policy.q)
     policy.q.eval()
-    methods = {"dqn": FittedFusion("dqn", policy, "dqn")}
+    methods = {"dqn": FittedFusion(policy, "dqn")}
 
     # fixed weighted average: the α whose best-threshold validation F1 is highest
     f1 = [
@@ -108,12 +107,12 @@ def fit_fusion_methods(
     ]
     alpha = float(arms[int(np.argmax(f1))])
     methods["weighted_average"] = FittedFusion(
-        "weighted_average", policy, "weighted_average", alpha=alpha, info={"alpha": alpha}
+        policy, "weighted_average", alpha=alpha, info={"alpha": alpha}
     )
 
     # logistic-regression stacker on the same state
     stacker = LogisticRegression(class_weight="balanced", max_iter=1000, random_state=cfg.seed)
-    methods["stacker"] = FittedFusion("stacker", policy, "stacker", stacker=stacker.fit(state, y))
+    methods["stacker"] = FittedFusion(policy, "stacker", stacker=stacker.fit(state, y))
 
     for method in methods.values():
         method.threshold = threshold(method.score(val))
