@@ -17,8 +17,8 @@ from pathlib import Path
 from phases import Phases
 
 from kd_gat.datasets.captures import CaptureFolderDataset
+from kd_gat.ingestion.schemas import Frames
 from kd_gat.pipelines.ingestion.nodes import ingest_captures
-from kd_gat.schemas import Frames
 
 DEFAULT = Path(__file__).resolve().parents[1] / "../shared/data/can-train-and-test/set_01"
 PARAMS = {"on_invalid": "quarantine", "attack_kinds": {"accessory": "none", "dos": "DoS"}}

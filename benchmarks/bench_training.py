@@ -17,8 +17,9 @@ windows shaped like real ones (30 nodes, 63 edges on average; vocabulary 53).
 Each figure is the best (minimum) of `--repeats`, timed by `--clock`: `wall` (default), or this
 process's CPU time: with `--threads 1`, CPU time is what one quiet core takes, and it stays
 right while other processes compete for the machine; wall time does not.
-`--imbalance JOBS` also trains those GAT jobs with each `training.imbalance` choice through the
-training node (`--epochs` overrides `training.max_epochs`) and reports the best validation F1,
+`--imbalance NAMES` also trains those GAT detectors with each `training.imbalance` choice through
+the training entry point (`--epochs` overrides `training.max_epochs`) and reports the best
+validation F1,
 the epoch it was reached, the wall time, and F1 (p ≥ 0.5) / AUROC on each test store found in
 `<store-dir>/graphs_test/`.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,15 +36,16 @@ from pathlib import Path
 import torch
 from kedro.config import OmegaConfigLoader
 
+from kd_gat import roster
 from kd_gat.models import build_model, count_parameters
 from kd_gat.params.training import resolve_job
-from kd_gat.pipelines.training.nodes import train_model
-from kd_gat.pipelines.training.pipeline import JOBS
 from kd_gat.training.datamodule import GraphDataModule, data_sizes, graph_loader
+from kd_gat.training.fit import train_detector
 from kd_gat.training.losses import task_loss
-from kd_gat.training.synthetic import synthetic_windows
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the synthetic windows are a test helper, not part of the package
+from tests.synthetic import synthetic_windows  # noqa: E402
 
 
 def load_stores(store_dir: Path):
@@ -76,7 +79,11 @@ def train_epoch_seconds(spec, train, repeats: int) -> tuple[float, int]:
     torch.manual_seed(0)
     model = build_model(spec.kind, spec.model.model_dump(), **data_sizes(train))
     data = GraphDataModule(
-        train, train, spec.training.batch_size, normal_only=spec.kind == "vgae", seed=0
+        train,
+        train,
+        batch_size=spec.training.batch_size,
+        normal_only=spec.kind == "vgae",
+        seed=0,
     )
     loss_fn = task_loss(spec.kind, data.train_labels, spec.training.imbalance, spec.training.vgae)
     optimizer = torch.optim.AdamW(model.parameters(), lr=spec.training.lr)
@@ -128,7 +135,7 @@ def test_scores(model, store) -> str:
     from sklearn.metrics import f1_score, roc_auc_score
 
     model.eval()
-    p = torch.cat([model(b).softmax(-1)[:, 1] for b in graph_loader(store, batch_size=256)])
+    p = torch.cat([model.attack_probability(model(b)) for b in graph_loader(store, 256)])
     y = store.y
     auroc = roc_auc_score(y, p.numpy()) if 0 < y.sum() < len(y) else float("nan")
     return f"{f1_score(y, p.numpy() >= 0.5):.4f} | {auroc:.4f}"
@@ -141,14 +148,15 @@ def imbalance_study(params, train, val, tests, jobs: list[str], epochs: int | No
     print("|---|---|---:|---:|---:|---:|---:|" + "---:|---:|" * len(tests))
     trainer = {**params["trainer"], "enable_progress_bar": False, "enable_model_summary": False}
     for job in jobs:
+        (detector,) = [d for d in roster.trained() if d.name == job]
         for choice in ("class_weights", "sampler", "none"):
             with tempfile.TemporaryDirectory() as tmp:
                 training = {**params["training"], "imbalance": choice, "checkpoint_root": tmp}
                 if epochs:
                     training["max_epochs"] = epochs
                 start = time.perf_counter()
-                model, history = train_model(
-                    train, val, params[job], training, trainer, params["model_scales"]
+                model, history = train_detector(
+                    detector, train, val, training, trainer, params["model_scales"]
                 )
                 seconds = time.perf_counter() - start
             best = int(history["val_f1"].idxmax())
@@ -168,16 +176,15 @@ def speed_table(params, train, val, repeats: int) -> None:
         "| infer windows/s (batch 256) | ms/window (batch 1) |"
     )
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
-    for job in JOBS:
-        spec = resolve_job(
-            params[job], params["training"], params["trainer"], params["model_scales"]
-        )
+    for detector in roster.trained():
+        job = detector.name
+        spec = resolve_job(detector, params["training"], params["trainer"], params["model_scales"])
         seconds, n_train = train_epoch_seconds(spec, train, repeats)
         torch.manual_seed(0)
         model = build_model(spec.kind, spec.model.model_dump(), **data_sizes(train))
         windows_per_s, ms = inference_speed(model, val, repeats)
         print(
-            f"| {job} | {spec.kind} | {params[job]['scale']} | {count_parameters(model):,} "
+            f"| {job} | {spec.kind} | {detector.scale} | {count_parameters(model):,} "
             f"| {n_train} | {seconds:.2f} | {n_train / seconds:.0f} | {windows_per_s:.0f} "
             f"| {ms:.2f} |"
         )

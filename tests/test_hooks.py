@@ -45,6 +45,8 @@ def test_progress_is_logged_per_node_with_rates(caplog) -> None:
     assert "report" not in message
 
 
-def test_a_bad_model_block_fails_up_front() -> None:
-    with pytest.raises(pydantic.ValidationError, match="kind"):
-        validate_parameters({"gat_student_kd": {"name": "x", "kind": "gatt", "scale": "small"}})
+def test_a_bad_detector_override_fails_up_front() -> None:
+    with pytest.raises(pydantic.ValidationError, match="no detector"):
+        validate_parameters({"detector_overrides": {"gat_studnt": {"model": {"hidden": 8}}}})
+    with pytest.raises(pydantic.ValidationError, match="lr"):
+        validate_parameters({"fusion": {"dqn": {"lr": -1}}})

@@ -1,13 +1,14 @@
-"""Per-window detector outputs agree with the models' own scoring, in store order."""
+"""Scoring helpers: per-window detector outputs (through Lightning's predict_step) agree with
+the models' own scoring, in store order; size and speed."""
 
 import numpy as np
 import pytest
 import torch
 from torch_geometric.loader import DataLoader
 
-from kd_gat.inference import checkpoint_bytes, detector_outputs, measure_speed
 from kd_gat.models import build_model
-from kd_gat.training.synthetic import synthetic_windows
+from kd_gat.scoring import checkpoint_bytes, detector_outputs, measure_speed
+from tests.synthetic import architecture, synthetic_windows
 
 SIZES = {"num_ids": 32, "node_dim": 8, "edge_dim": 4}
 SMALL = {"hidden": 16, "heads": 2, "layers": 2, "embed_dim": 4, "dropout": 0.1}
@@ -16,8 +17,10 @@ SMALL = {"hidden": 16, "heads": 2, "layers": 2, "embed_dim": 4, "dropout": 0.1}
 def test_vgae_outputs_are_its_anomaly_score_and_latent_stats() -> None:
     graphs = synthetic_windows(40, num_ids=32, seed=3)
     torch.manual_seed(0)
-    model = build_model("vgae", {**SMALL, "latent": 8}, **SIZES)
-    out = detector_outputs(model, graphs, batch_size=16)
+    model = build_model("vgae", architecture("vgae", **SMALL, latent=8), **SIZES)
+    out = detector_outputs(model, {"val": graphs, "empty": graphs[:0]}, batch_size=16)
+    assert out["empty"].empty
+    out = out["val"]
     model.eval()
     with torch.no_grad():
         batches = list(DataLoader(graphs, batch_size=16))
@@ -35,8 +38,8 @@ def test_vgae_outputs_are_its_anomaly_score_and_latent_stats() -> None:
 def test_gat_outputs_are_one_softmax_and_its_entropy() -> None:
     graphs = synthetic_windows(20, num_ids=32, seed=4)
     torch.manual_seed(0)
-    model = build_model("gat", SMALL, **SIZES)
-    out = detector_outputs(model, graphs, batch_size=8)
+    model = build_model("gat", architecture("gat", **SMALL), **SIZES)
+    out = detector_outputs(model, {"test": graphs}, batch_size=8)["test"]
     with torch.no_grad():
         prob = model.eval()(next(iter(DataLoader(graphs, batch_size=20)))).softmax(-1)
     np.testing.assert_allclose(out["gat_p"], prob[:, 1].numpy(), rtol=1e-5)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Mapping
@@ -10,32 +9,16 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
-log = logging.getLogger(__name__)
+from kd_gat.params import PARAMETER_MODELS
 
-# parameter group -> pydantic model validating it ("module:Class")
-PARAMETER_MODELS = {
-    "ingestion": "kd_gat.params.ingestion:IngestionParams",
-    "graphs": "kd_gat.params.graphs:GraphsParams",
-    "trainer": "kd_gat.params.training:TrainerParams",
-    "training": "kd_gat.params.training:TrainingParams",
-    "model_scales": "kd_gat.params.training:ModelScales",
-    "distillation": "kd_gat.params.evaluation:DistillationParams",
-    "scoring": "kd_gat.params.evaluation:ScoringParams",
-    "fusion": "kd_gat.params.evaluation:FusionParams",
-    "evaluation": "kd_gat.params.evaluation:EvaluationParams",
-}
-JOB_MODEL = "kd_gat.params.training:JobParams"  # the per-model blocks (`gat_teacher`, ...)
+log = logging.getLogger(__name__)
 
 
 def validate_parameters(params: dict[str, Any]) -> None:
     """Raise a pydantic ValidationError naming the group and key of the first bad parameter."""
-    from kd_gat.pipelines.scoring.pipeline import MODELS  # lazily: it imports torch
-
-    jobs = dict.fromkeys(MODELS, JOB_MODEL)
-    for group, target in (PARAMETER_MODELS | jobs).items():
+    for group, model in PARAMETER_MODELS.items():
         if group in params:
-            module, name = target.split(":")
-            getattr(importlib.import_module(module), name).model_validate(params[group])
+            model.model_validate(params[group])
 
 
 class ParameterValidationHooks:

@@ -14,9 +14,7 @@ from sklearn import metrics as skm
 FPR_TARGETS = {"dr_at_fpr_1pct": 0.01, "dr_at_fpr_0_1pct": 0.001}
 
 
-def choose_threshold(
-    labels: np.ndarray, scores: np.ndarray, normal_quantile: float = 0.99
-) -> float:
+def choose_threshold(labels: np.ndarray, scores: np.ndarray, normal_quantile: float) -> float:
     """Threshold maximising F1 on (validation) windows.
 
     With no attack window to learn from (e.g. an attack-free validation set), the threshold is

@@ -114,15 +114,26 @@ def confusion_figure(metrics: pd.DataFrame) -> Figure:
     return fig
 
 
-def learning_curves_figure(histories: dict[str, pd.DataFrame]) -> Figure:
-    """Per-epoch training and validation loss of every trained model."""
-    fig, axes = plt.subplots(1, max(len(histories), 1), figsize=(4 * max(len(histories), 1), 3.2))
-    for ax, (name, history) in zip(np.atleast_1d(axes), sorted(histories.items()), strict=False):
-        for column in [c for c in history.columns if c.endswith("loss")]:
-            ax.plot(history["epoch"], history[column], label=column)
-        ax.set(title=name, xlabel="epoch")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+def learning_curves_figure(**histories: pd.DataFrame) -> Figure:
+    """Per model (keyword = model name, one row each): losses per epoch (left) and validation
+    scores (right). Used per model by training and for all models by reporting."""
+    names = sorted(histories)
+    fig = Figure(figsize=(10, 3.2 * max(len(names), 1)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(max(len(names), 1), 2, squeeze=False))
+    for (ax_loss, ax_score), name in zip(axes, names, strict=False):
+        history = histories[name]
+        for column in ("train_loss", "val_loss"):
+            if column in history:
+                ax_loss.plot(history["epoch"], history[column], marker="o", label=column)
+        for column in ("val_f1", "val_auroc"):
+            if column in history:
+                ax_score.plot(history["epoch"], history[column], marker="o", label=column)
+        ax_loss.set(xlabel="epoch", ylabel="loss", title=f"{name}: loss")
+        ax_score.set(xlabel="epoch", ylabel="score", ylim=(0, 1.02), title=f"{name}: validation")
+    for ax in axes.ravel():
+        ax.grid(alpha=0.3)
+        if ax.has_data():
+            ax.legend(fontsize=7)
     return fig
 
 

@@ -7,9 +7,11 @@ import torch
 from torch_geometric.loader import DataLoader
 
 from kd_gat.models import build_model
+from kd_gat.params.distillation import GATDistillationParams, VGAEDistillationParams
+from kd_gat.params.training import VGAELossParams
 from kd_gat.training.distillation import LatentDistillation, SoftLabelDistillation, soft_label_kl
 from kd_gat.training.losses import ClassificationLoss, VGAELoss
-from kd_gat.training.synthetic import synthetic_windows
+from tests.synthetic import architecture, synthetic_windows
 
 
 class _Batch:
@@ -35,7 +37,9 @@ def test_soft_label_loss_equals_hand_computation() -> None:
     ce = -sum(math.log(softmax(r, 1.0)[c]) for r, c in zip(student.tolist(), y, strict=True)) / 3
     expected = alpha * temp**2 * kl + (1 - alpha) * ce
 
-    loss = SoftLabelDistillation(ClassificationLoss(), alpha, temp)(student, _Batch(y), teacher)
+    loss = SoftLabelDistillation(
+        ClassificationLoss(), GATDistillationParams(alpha=alpha, temperature=temp)
+    )(student, _Batch(y), teacher)
     assert loss.loss.item() == pytest.approx(expected, rel=1e-5)
     assert loss.parts["kd_kl"].item() == pytest.approx(kl, rel=1e-5)
     assert soft_label_kl(teacher, teacher, temp).item() == pytest.approx(0.0, abs=1e-7)
@@ -44,14 +48,16 @@ def test_soft_label_loss_equals_hand_computation() -> None:
 def _gat(scale_hidden: int, num_ids: int, seed: int):
     torch.manual_seed(seed)
     cfg = {"hidden": scale_hidden, "heads": 2, "layers": 2, "embed_dim": 4, "dropout": 0.0}
-    return build_model("gat", cfg, num_ids=num_ids, node_dim=8, edge_dim=4)
+    return build_model("gat", architecture("gat", **cfg), num_ids=num_ids, node_dim=8, edge_dim=4)
 
 
 def test_student_kl_to_the_teacher_falls_during_distillation() -> None:
     graphs = synthetic_windows(64, num_ids=32, seed=1)
     teacher = _gat(32, 32, seed=0).eval().requires_grad_(False)
     student = _gat(8, 32, seed=1)
-    loss_fn = SoftLabelDistillation(ClassificationLoss(), alpha=1.0, temperature=4.0)
+    loss_fn = SoftLabelDistillation(
+        ClassificationLoss(), GATDistillationParams(alpha=1.0, temperature=4.0)
+    )
     opt = torch.optim.Adam(student.parameters(), lr=1e-2)
     loader = DataLoader(graphs, batch_size=64)
     batch = next(iter(loader))
@@ -76,13 +82,19 @@ def test_latent_distillation_matches_teacher_latents() -> None:
     torch.manual_seed(0)
     vgae = {"heads": 2, "layers": 2, "embed_dim": 4, "dropout": 0.0}
     teacher = build_model(
-        "vgae", {**vgae, "hidden": 32, "latent": 16}, num_ids=32, node_dim=8, edge_dim=4
+        "vgae",
+        architecture("vgae", **vgae, hidden=32, latent=16),
+        num_ids=32,
+        node_dim=8,
+        edge_dim=4,
     )
     student = build_model(
-        "vgae", {**vgae, "hidden": 8, "latent": 4}, num_ids=32, node_dim=8, edge_dim=4
+        "vgae", architecture("vgae", **vgae, hidden=8, latent=4), num_ids=32, node_dim=8, edge_dim=4
     )
     teacher.eval().requires_grad_(False)
-    loss_fn = LatentDistillation(VGAELoss(), student_latent=4, teacher_latent=16, alpha=1.0)
+    loss_fn = LatentDistillation(
+        VGAELoss(VGAELossParams()), 4, 16, VGAEDistillationParams(alpha=1.0)
+    )
     params = list(student.parameters()) + list(loss_fn.parameters())
     opt = torch.optim.Adam(params, lr=1e-2)
     t_out = teacher(batch)
@@ -96,9 +108,9 @@ def test_latent_distillation_matches_teacher_latents() -> None:
         opt.step()
     assert out.parts["kd_latent"].item() < 0.5 * first
     # with α = 0 the loss is the task loss alone
-    plain = LatentDistillation(VGAELoss(), 4, 16, alpha=0.0)
+    plain = LatentDistillation(VGAELoss(VGAELossParams()), 4, 16, VGAEDistillationParams(alpha=0.0))
     torch.manual_seed(3)
     s_out = student.eval()(batch)
     assert plain(s_out, batch, t_out).loss.item() == pytest.approx(
-        VGAELoss()(s_out, batch).loss.item()
+        VGAELoss(VGAELossParams())(s_out, batch).loss.item()
     )

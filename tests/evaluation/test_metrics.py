@@ -49,7 +49,7 @@ def test_single_class_metrics_are_nan_not_errors() -> None:
 def test_threshold_maximises_f1() -> None:
     labels = np.array([0, 0, 0, 1, 0, 1, 1])
     scores = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
-    t = choose_threshold(labels, scores)
+    t = choose_threshold(labels, scores, 0.99)
     best = max((binary_metrics(labels, scores, c)["f1"], c) for c in np.unique(scores))[1]
     assert t == pytest.approx(best)
     assert binary_metrics(labels, scores, t)["f1"] == pytest.approx(

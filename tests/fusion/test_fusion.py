@@ -4,25 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from kd_gat.fusion.methods import (
-    FusionInputs,
-    balanced_weights,
-    bandit_rewards,
-    fit_fusion_methods,
-    fused,
-)
+from kd_gat.balance import sample_weights
+from kd_gat.fusion.dqn import epsilon_at, greedy_arms, train_bandit_dqn
+from kd_gat.fusion.inputs import FusionInputs
+from kd_gat.fusion.methods import bandit_rewards, fit_fusion_methods
+from kd_gat.fusion.policy import FusionPolicy, FusionState, fuse
 from kd_gat.metrics import choose_threshold
-from kd_gat.models.fusion import (
-    BanditDQNConfig,
-    FusionPolicy,
-    FusionState,
-    epsilon_at,
-    greedy_arms,
-    train_bandit_dqn,
-)
-from kd_gat.training.checkpoint import load_model, save_model
+from kd_gat.models.model_file import load_model, save_model
+from kd_gat.params.fusion import DQNParams
 
-FAST = BanditDQNConfig(steps=600, batch_size=64, epsilon_decay_steps=400, lr=3e-3)
+FAST = DQNParams(steps=600, batch_size=64, epsilon_decay_steps=400, lr=3e-3)
+Q = 0.99  # normal_quantile
 
 
 def test_dqn_finds_the_known_best_arm_per_context() -> None:
@@ -40,7 +32,7 @@ def test_dqn_finds_the_known_best_arm_per_context() -> None:
 
 
 def test_epsilon_decays_linearly_to_its_floor() -> None:
-    cfg = BanditDQNConfig(epsilon_start=1.0, epsilon_end=0.1, epsilon_decay_steps=100)
+    cfg = DQNParams(epsilon_start=1.0, epsilon_end=0.1, epsilon_decay_steps=100)
     assert epsilon_at(0, cfg) == pytest.approx(1.0)
     assert epsilon_at(50, cfg) == pytest.approx(0.55)
     assert epsilon_at(500, cfg) == pytest.approx(0.1)
@@ -49,15 +41,24 @@ def test_epsilon_decays_linearly_to_its_floor() -> None:
 def test_rewards_and_fused_score() -> None:
     a, p, y = np.array([0.2, 0.9]), np.array([0.8, 0.1]), np.array([1, 0])
     arms = np.array([0.0, 0.5, 1.0])
-    np.testing.assert_allclose(fused(a, p, 0.25), 0.75 * a + 0.25 * p)
+    np.testing.assert_allclose(fuse(a, p, 0.25), 0.75 * a + 0.25 * p)
     r = bandit_rewards(a, p, y, arms)
     np.testing.assert_allclose(r, [[0.2, 0.5, 0.8], [0.1, 0.5, 0.9]])
 
 
 def test_balanced_weights_equalise_classes() -> None:
     y = np.array([0, 0, 0, 1])
-    w = balanced_weights(y)
+    w = sample_weights(y)
     assert w[y == 0].sum() == pytest.approx(w[y == 1].sum())
+
+
+def test_dqn_settings_are_bounded() -> None:
+    with pytest.raises(ValueError, match="lr"):
+        DQNParams(lr=-1)
+    with pytest.raises(ValueError, match="steps"):
+        DQNParams(steps=0)
+    with pytest.raises(ValueError, match="buffer_size"):
+        DQNParams(buffer_size=10, batch_size=64)
 
 
 def test_state_maps_vgae_score_to_the_reference_ecdf() -> None:
@@ -90,7 +91,7 @@ REFERENCE = np.linspace(0, 1, 1001)
 
 def test_dqn_fusion_learns_which_detector_to_trust() -> None:
     val = _two_detectors(1)
-    methods = fit_fusion_methods(val, REFERENCE, ["ctx", "p"], 5, FAST)
+    methods = fit_fusion_methods(val, REFERENCE, ["ctx", "p"], 5, FAST, Q)
     policy = methods["dqn"].policy
     raw, vgae, p = val.tensors()
     alpha = policy(raw, vgae, p)[1].numpy()
@@ -107,16 +108,16 @@ def test_dqn_fusion_learns_which_detector_to_trust() -> None:
 
 def test_each_method_keeps_exactly_its_validation_threshold() -> None:
     val = _two_detectors(3)
-    methods = fit_fusion_methods(val, REFERENCE, ["ctx", "p"], 5, FAST)
+    methods = fit_fusion_methods(val, REFERENCE, ["ctx", "p"], 5, FAST, Q)
     assert set(methods) == {"dqn", "weighted_average", "stacker"}
     for method in methods.values():
-        assert method.threshold == choose_threshold(val.y, method.score(val))
+        assert method.threshold == choose_threshold(val.y, method.score(val), Q)
     assert float(methods["dqn"].policy.threshold) == pytest.approx(methods["dqn"].threshold)
 
 
 def test_fusion_policy_round_trips_through_a_weights_only_file(tmp_path) -> None:
     val = _two_detectors(4)
-    policy = fit_fusion_methods(val, REFERENCE, ["ctx", "p"], 5, FAST)["dqn"].policy
+    policy = fit_fusion_methods(val, REFERENCE, ["ctx", "p"], 5, FAST, Q)["dqn"].policy
     save_model(policy, tmp_path / "fusion.pt")
     loaded = load_model(tmp_path / "fusion.pt")
     assert isinstance(loaded, FusionPolicy)

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow.csv as pa_csv
 import yaml
 
-from kd_gat.schemas import REASONS
+from kd_gat.ingestion.schemas import REASONS
 from tests.conftest import PROJECT
 
 CORPUS = PROJECT / "tests" / "data" / "corpus"

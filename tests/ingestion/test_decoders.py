@@ -1,4 +1,5 @@
-"""The vectorised decoders of kd_gat.frames, checked value by value against the standard library."""
+"""The vectorised decoders of kd_gat.ingestion.frames, checked value by value against the
+standard library."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from kd_gat import frames as fr
+from kd_gat.ingestion import frames as fr
 
 GOOD_IDS = ["1E5", "1e5", "000", "0", "7FF", "0C1", "1FFFFFFF", "1fffffff", "00000001", "aBcDeF"]
 BAD_IDS = ["20000000", "FFFFFFFF", "123456789", "1G5", "0x1E5", " 1E5", "1E5 ", "-1", "1_0", "é1"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from kedro.io import DatasetError
 
-from kd_gat.captures import CaptureError, describe, strip_suffix
 from kd_gat.datasets.captures import CaptureFolderDataset
+from kd_gat.ingestion.captures import CaptureError, describe, strip_suffix
 from tests.ingestion.helpers import csv_text, load_params, write_capture
 
 KINDS = load_params()["attack_kinds"]

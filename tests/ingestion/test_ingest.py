@@ -12,9 +12,11 @@ import pandas as pd
 import pydantic
 import pytest
 
-from kd_gat.datasets.captures import CaptureFolderDataset, read_capture
-from kd_gat.pipelines.ingestion.nodes import IngestionError, ingest_captures
-from kd_gat.schemas import REASONS, Frames, RejectedFrames
+from kd_gat.datasets.captures import CaptureFolderDataset
+from kd_gat.ingestion.read import read_capture
+from kd_gat.ingestion.schemas import REASONS, Frames, RejectedFrames
+from kd_gat.ingestion.validate import IngestionError
+from kd_gat.pipelines.ingestion.nodes import ingest_captures
 from tests.ingestion.helpers import (
     BYTE_COLUMNS,
     CORPUS,

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kd_gat.datasets.captures import read_capture
+from kd_gat.ingestion.schemas import REASONS, Frames, RejectedFrames
 from kd_gat.pipelines.ingestion.nodes import ingest_captures
-from kd_gat.schemas import REASONS, Frames, RejectedFrames
 from tests.ingestion.helpers import (
     ARROW_NULL_TOKENS,
     BYTE_COLUMNS,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kd_gat.captures import CaptureError
 from kd_gat.datasets.captures import read_capture
+from kd_gat.ingestion.captures import CaptureError
 from tests.ingestion.helpers import CORPUS, HEADER, csv_text, write_capture
 
 FILES = CORPUS / "files"

@@ -7,8 +7,8 @@ import pandas as pd
 import pandera.errors
 import pytest
 
-from kd_gat.pipelines.ingestion.nodes import reject_table
-from kd_gat.schemas import REASONS, Frames, RawFrames, RejectedFrames
+from kd_gat.ingestion.schemas import REASONS, Frames, RawFrames, RejectedFrames
+from kd_gat.ingestion.validate import reject_table
 from tests.ingestion.helpers import BYTE_COLUMNS
 
 INVALID = (pandera.errors.SchemaError, pandera.errors.SchemaErrors)

@@ -8,10 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch_geometric.data import Batch, Data
 
-from kd_gat.models import GATClassifier, GraphVGAE, build_model, count_parameters
+from kd_gat.models import GATClassifier, build_model, count_parameters
 from kd_gat.models.vgae import sample_non_edges
+from kd_gat.params.training import VGAELossParams
 from kd_gat.training.losses import ClassificationLoss, VGAELoss
-from kd_gat.training.synthetic import synthetic_windows
+from tests.synthetic import architecture, synthetic_windows
 
 SIZES = {"num_ids": 32, "node_dim": 6, "edge_dim": 3}
 GAT = {"hidden": 16, "heads": 2, "layers": 3, "embed_dim": 4, "dropout": 0.0}
@@ -30,13 +31,14 @@ def batch(windows):
 
 def make(kind: str, **overrides):
     torch.manual_seed(0)
-    return build_model(kind, {**(GAT if kind == "gat" else VGAE), **overrides}, **SIZES)
+    keys = {**(GAT if kind == "gat" else VGAE), **overrides}
+    return build_model(kind, architecture(kind, **keys), **SIZES)
 
 
 def training_loss(model, batch):
     if model.kind == "gat":
         return ClassificationLoss()(model(batch), batch).loss
-    return VGAELoss()(model(batch), batch).loss
+    return VGAELoss(VGAELossParams())(model(batch), batch).loss
 
 
 def test_gat_shapes_and_embedding(batch):
@@ -107,7 +109,9 @@ def test_parameter_count_follows_vocabulary(kind, per_extra_id):
     """Each extra CAN ID adds one embedding row (and, for the VGAE, one ID-decoder output)."""
     base = count_parameters(make(kind))
     cfg = GAT if kind == "gat" else VGAE
-    bigger = build_model(kind, cfg, **{**SIZES, "num_ids": SIZES["num_ids"] + 10})
+    bigger = build_model(
+        kind, architecture(kind, **cfg), **{**SIZES, "num_ids": SIZES["num_ids"] + 10}
+    )
     assert count_parameters(bigger) - base == 10 * per_extra_id
 
 
@@ -121,7 +125,7 @@ def test_unknown_kind_and_bad_heads_fail():
     with pytest.raises(ValueError, match="unknown model kind"):
         build_model("mlp", {}, **SIZES)
     with pytest.raises(ValueError, match="multiple of heads"):
-        GATClassifier(**SIZES, hidden=10, heads=3)
+        GATClassifier(**SIZES, **{**architecture("gat", **GAT), "hidden": 10, "heads": 3})
 
 
 @settings(max_examples=15, deadline=None)
@@ -144,12 +148,7 @@ def test_outputs_finite_on_any_small_graph(n_nodes, n_edges, seed):
     assert torch.isfinite(gat(data)).all()
     assert torch.isfinite(vgae.anomaly_score(data)).all()
     vgae.train()
-    assert torch.isfinite(VGAELoss()(vgae(data), data).loss)
-
-
-def test_vgae_class_attributes():
-    assert GraphVGAE.kind == "vgae"
-    assert GATClassifier.kind == "gat"
+    assert torch.isfinite(VGAELoss(VGAELossParams())(vgae(data), data).loss)
 
 
 def test_sampled_non_edges_stay_in_their_graph_and_are_not_edges(batch):

@@ -18,9 +18,9 @@ import torch
 from nbclient import NotebookClient
 
 from kd_gat import analytics
+from kd_gat.fusion.policy import FusionPolicy
 from kd_gat.metrics import choose_threshold
-from kd_gat.models.fusion import FusionPolicy
-from kd_gat.training.checkpoint import load_model
+from kd_gat.models.model_file import load_model
 
 pytestmark = pytest.mark.e2e
 

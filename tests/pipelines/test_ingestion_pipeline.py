@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kd_gat.schemas import REASONS
+from kd_gat.ingestion.schemas import REASONS
 from tests.conftest import PROJECT
 from tests.ingestion.helpers import BYTE_COLUMNS, csv_text, expected_frame, expected_reject
 

@@ -13,15 +13,17 @@ from torch_geometric.data import Batch
 
 from kd_gat.datasets.torch_model import TorchModelDataset
 from kd_gat.models import build_model
-from kd_gat.params.training import TrainerParams, TrainingParams
-from kd_gat.pipelines.training.nodes import plot_learning_curves, train_model
+from kd_gat.models.model_file import load_model, save_model
+from kd_gat.params.training import MODEL_PARAMS, TrainerParams, TrainingParams
+from kd_gat.reporting import learning_curves_figure
+from kd_gat.roster import Detector
 from kd_gat.training.callbacks import NonFiniteLossError
-from kd_gat.training.checkpoint import load_model, save_model
 from kd_gat.training.datamodule import GraphDataModule, data_sizes
+from kd_gat.training.fit import train_detector
 from kd_gat.training.losses import ClassificationLoss
 from kd_gat.training.modules import GATModule
-from kd_gat.training.synthetic import synthetic_windows
 from kd_gat.training.trainer import fit
+from tests.synthetic import synthetic_windows
 
 TRAINER = {"enable_progress_bar": False, "enable_model_summary": False}
 SCALES = {
@@ -33,15 +35,20 @@ SCALES = {
 SMALL = {"num_ids": 24, "node_dim": 4, "edge_dim": 2, "nodes": (4, 10)}
 
 
+def tiny(kind: str, **changes) -> dict:
+    """The tiny architecture with every default of its parameter model filled in."""
+    return MODEL_PARAMS[kind](**{**SCALES[kind]["tiny"], **changes}).model_dump()
+
+
 @pytest.fixture(scope="module")
 def data():
     return synthetic_windows(96, seed=1, **SMALL), synthetic_windows(32, seed=2, **SMALL)
 
 
 def run(data, tmp_path, kind="gat", **training):
-    job = {"name": f"{kind}_test", "kind": kind, "scale": "tiny"}
+    detector = Detector(f"{kind}_test", kind, "tiny")
     cfg = {"max_epochs": 4, "batch_size": 16, "patience": 10, "checkpoint_root": str(tmp_path)}
-    return train_model(*data, job, {**cfg, **training}, TRAINER, SCALES)
+    return train_detector(detector, *data, {**cfg, **training}, TRAINER, SCALES)
 
 
 @pytest.mark.parametrize("kind", ["gat", "vgae"])
@@ -69,6 +76,9 @@ def test_kept_model_is_the_best_epoch_and_not_the_last(data, tmp_path):
     assert not (ckpt / "last.ckpt").exists()  # removed once the run completed
     saved = torch.load(ckpt / "best.ckpt", weights_only=True)
     assert saved["epoch"] == history["epoch"].iloc[best_epoch]
+    # save_hyperparameters: the checkpoint says how to rebuild the model and optimiser
+    assert saved["hyper_parameters"]["config"] == model.config
+    assert saved["hyper_parameters"]["kind"] == "gat"
     # the returned weights are the best checkpoint's
     state = {k.removeprefix("model."): v for k, v in saved["state_dict"].items()}
     for name, tensor in model.state_dict().items():
@@ -101,8 +111,8 @@ class KilledInEpoch2(GATModule):
 def fit_gat(data, tmp_path, module_cls=GATModule, **training):
     L.seed_everything(0, verbose=False)
     train, val = data
-    model = build_model("gat", SCALES["gat"]["tiny"], **data_sizes(train))
-    module = module_cls(model, ClassificationLoss(), lr=1e-2)
+    model = build_model("gat", tiny("gat"), **data_sizes(train))
+    module = module_cls(model, ClassificationLoss(), lr=1e-2, weight_decay=0.0)
     cfg = TrainingParams(max_epochs=4, batch_size=16, patience=10, **training)
     dm = GraphDataModule(train, val, batch_size=16, seed=0)
     return fit(module, dm, TrainerParams(**TRAINER), cfg, tmp_path)
@@ -131,7 +141,7 @@ def test_interrupted_run_resumes_from_last_checkpoint(data, tmp_path):
 
 @pytest.mark.parametrize("kind", ["gat", "vgae"])
 def test_checkpoint_round_trip_gives_identical_outputs(kind, data, tmp_path):
-    model = build_model(kind, SCALES[kind]["tiny"], **data_sizes(data[0])).eval()
+    model = build_model(kind, tiny(kind), **data_sizes(data[0])).eval()
     batch = Batch.from_data_list(data[1][:8])
     buffer = io.BytesIO()
     save_model(model, buffer)
@@ -143,7 +153,7 @@ def test_checkpoint_round_trip_gives_identical_outputs(kind, data, tmp_path):
 
 
 def test_versioned_model_dataset_round_trip(data, tmp_path):
-    model = build_model("vgae", SCALES["vgae"]["tiny"], **data_sizes(data[0])).eval()
+    model = build_model("vgae", tiny("vgae"), **data_sizes(data[0])).eval()
     path = str(tmp_path / "vgae.pt")
     TorchModelDataset(path, version=Version(None, "2026-01-01T00.00.00.000Z")).save(model)
     TorchModelDataset(path, version=Version(None, "2026-01-02T00.00.00.000Z")).save(model)
@@ -159,9 +169,12 @@ def test_versioned_model_dataset_round_trip(data, tmp_path):
 
 def test_learning_curves_figure(data, tmp_path):
     _, history = run(data, tmp_path, max_epochs=2)
-    fig = plot_learning_curves(history, {"name": "gat_test"})
+    fig = learning_curves_figure(gat_test=history)
     assert len(fig.axes) == 2
     assert all(ax.has_data() for ax in fig.axes)
+    assert [ax.get_title() for ax in fig.axes] == ["gat_test: loss", "gat_test: validation"]
+    both = learning_curves_figure(b=history, a=history)  # one row per model, sorted by name
+    assert [ax.get_title() for ax in both.axes][::2] == ["a: loss", "b: loss"]
 
 
 @pytest.mark.parametrize(
@@ -169,18 +182,23 @@ def test_learning_curves_figure(data, tmp_path):
 )
 def test_training_node_accepts_a_frozen_teacher(kind, kd_metric, data, tmp_path):
     torch.manual_seed(0)
-    big = {**SCALES[kind]["tiny"], "hidden": 32}
-    teacher = build_model(kind, big, **data_sizes(data[0])).eval()
+    teacher = build_model(kind, tiny(kind, hidden=32), **data_sizes(data[0])).eval()
     before = {k: v.clone() for k, v in teacher.state_dict().items()}
-    job = {"name": f"{kind}_kd", "kind": kind, "scale": "tiny"}
+    detector = Detector(f"{kind}_kd", kind, "tiny", teacher="some_teacher")
     training = {"max_epochs": 2, "batch_size": 16, "checkpoint_root": str(tmp_path)}
     distillation = {"gat": {"alpha": 0.7, "temperature": 4.0}, "vgae": {"alpha": 0.5}}
-    student, history = train_model(
-        *data, job, training, TRAINER, SCALES, teacher=teacher, distillation=distillation
+    student, history = train_detector(
+        detector, *data, training, TRAINER, SCALES, teacher=teacher, distillation=distillation
     )
     assert history[kd_metric].notna().all()
     assert all(torch.equal(v, before[k]) for k, v in teacher.state_dict().items())
     assert not teacher.training
     assert set(student.state_dict()) == set(
-        build_model(kind, SCALES[kind]["tiny"], **data_sizes(data[0])).state_dict()
+        build_model(kind, tiny(kind), **data_sizes(data[0])).state_dict()
     )
+    # the teacher is not part of the student's checkpoint
+    saved = torch.load(tmp_path / f"{kind}_kd" / "best.ckpt", weights_only=True)["state_dict"]
+    assert not [k for k in saved if "teacher" in k]
+    assert saved.keys() - {f"model.{k}" for k in student.state_dict()} <= {
+        k for k in saved if k.startswith("loss_fn.")
+    }

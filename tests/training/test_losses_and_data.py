@@ -7,16 +7,17 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
+from kd_gat.balance import class_weights
 from kd_gat.models import build_model
 from kd_gat.params.training import VGAELossParams
 from kd_gat.training.datamodule import GraphDataModule, data_sizes, graph_labels, graph_loader
-from kd_gat.training.losses import ClassificationLoss, VGAELoss, class_weights, task_loss
-from kd_gat.training.synthetic import synthetic_windows
+from kd_gat.training.losses import ClassificationLoss, VGAELoss, task_loss
+from tests.synthetic import architecture, synthetic_windows
 
 
 def test_class_weights_balance_the_classes():
     weights = class_weights(np.array([0] * 90 + [1] * 10))
-    torch.testing.assert_close(weights, torch.tensor([100 / 180, 100 / 20]))
+    np.testing.assert_allclose(weights, [100 / 180, 100 / 20])
     # each class then carries the same total weight
     assert weights[0] * 90 == pytest.approx(weights[1] * 10)
     assert class_weights(np.zeros(5, dtype=int)).tolist() == [0.5, 0.0]  # absent class: 0
@@ -35,7 +36,8 @@ def test_weighted_cross_entropy_upweights_the_rare_class():
     logits = torch.zeros(4, 2)
     logits[:, 0] = 2.0  # confident "normal" everywhere: wrong on the attack
     plain = ClassificationLoss()(logits, batch).loss
-    weighted = ClassificationLoss(class_weights(batch.y.numpy()))(logits, batch).loss
+    weight = torch.tensor(class_weights(batch.y.numpy()), dtype=torch.float32)
+    weighted = ClassificationLoss(weight)(logits, batch).loss
     assert weighted > plain
 
 
@@ -43,12 +45,12 @@ def test_vgae_loss_parts_and_kl_weight():
     data = synthetic_windows(3, seed=0)
     batch = Batch.from_data_list(data)
     torch.manual_seed(0)
-    model = build_model("vgae", {"hidden": 8, "heads": 2, "layers": 1, "embed_dim": 4, "latent": 4},
-                        **data_sizes(data)).train()  # fmt: skip
+    arch = architecture("vgae", hidden=8, heads=2, layers=1, embed_dim=4, latent=4)
+    model = build_model("vgae", arch, **data_sizes(data)).train()
     out = model(batch)
-    result = VGAELoss(kl_weight=0.0)(out, batch)
+    result = VGAELoss(VGAELossParams(kl_weight=0.0))(out, batch)
     assert set(result.parts) == {"feature", "can_id", "edge", "kl"}
-    with_kl = VGAELoss(kl_weight=1.0)(out, batch).loss
+    with_kl = VGAELoss(VGAELossParams(kl_weight=1.0))(out, batch).loss
     torch.testing.assert_close(with_kl - result.loss, result.parts["kl"])
 
 
@@ -62,7 +64,7 @@ def test_labels_and_sizes_from_store_attributes_or_items():
 
 def test_normal_only_trains_on_normal_windows_and_validates_on_all():
     train, val = synthetic_windows(40, attack_rate=0.5, seed=0), synthetic_windows(10, seed=1)
-    dm = GraphDataModule(train, val, batch_size=8, normal_only=True)
+    dm = GraphDataModule(train, val, batch_size=8, normal_only=True, seed=0)
     seen = torch.cat([b.y for b in dm.train_dataloader()])
     assert len(seen) == int((train.y == 0).sum())
     assert (seen == 0).all()

@@ -8,9 +8,10 @@ import pytest
 from kedro.config import OmegaConfigLoader
 from pydantic import ValidationError
 
+from kd_gat import roster
 from kd_gat.models import build_model, count_parameters
 from kd_gat.params.training import resolve_job
-from kd_gat.pipelines.training.pipeline import JOBS
+from kd_gat.roster import Detector
 from kd_gat.settings import CONFIG_LOADER_ARGS
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -22,24 +23,33 @@ def parameters(env: str | None) -> dict:
     return loader["parameters"]
 
 
-def resolved(params: dict, job: str):
-    return resolve_job(params[job], params["training"], params["trainer"], params["model_scales"])
+def resolved(params: dict, detector: Detector | str, overrides: dict | None = None):
+    if isinstance(detector, str):
+        (detector,) = [d for d in roster.DETECTORS if d.name == detector]
+    return resolve_job(
+        detector,
+        params["training"],
+        params["trainer"],
+        params["model_scales"],
+        params["detector_overrides"] if overrides is None else overrides,
+    )
 
 
 @pytest.mark.parametrize("env", [None, "smoke", "gpu"])
-def test_every_job_validates_in_every_environment(env):
+def test_every_detector_validates_in_every_environment(env):
     params = parameters(env)
-    for job in JOBS:
-        spec = resolved(params, job)
-        assert spec.name == job
-        assert spec.checkpoint_dir == Path(params["training"]["checkpoint_root"]) / job
+    for detector in roster.DETECTORS:
+        spec = resolved(params, detector)
+        assert (spec.name, spec.kind) == (detector.name, detector.kind)
+        checkpoints = Path(params["training"]["checkpoint_root"]) / detector.name
+        assert spec.checkpoint_dir == checkpoints
 
 
 def test_environments_override_single_keys():
     trainer = resolved(parameters("gpu"), "gat_teacher").trainer
     launch = (trainer.accelerator, trainer.precision, trainer.strategy)
     assert launch == ("gpu", "bf16-mixed", "ddp")
-    assert trainer.log_every_n_steps == parameters(None)["trainer"]["log_every_n_steps"]
+    assert trainer.num_nodes == parameters(None)["trainer"]["num_nodes"]
     smoke = resolved(parameters("smoke"), "gat_teacher").training
     assert (smoke.max_epochs, smoke.lr) == (2, parameters(None)["training"]["lr"])
 
@@ -53,19 +63,20 @@ def test_scales_have_the_promised_sizes(num_ids):
     """
     params = parameters(None)
     counts = {}
-    for job in JOBS:
-        spec = resolved(params, job)
+    for detector in roster.DETECTORS:
+        spec = resolved(params, detector)
         model = build_model(spec.kind, spec.model.model_dump(), num_ids, 12, 6)
-        counts[job] = count_parameters(model)
+        counts[detector.name] = count_parameters(model)
     assert 1_000_000 <= counts["gat_teacher"] <= 3_000_000
     assert counts["gat_student"] <= counts["gat_teacher"] / 10
     assert counts["vgae_student"] <= counts["vgae_teacher"] / 10
 
 
-def test_job_overrides_merge_over_presets():
+def test_detector_overrides_merge_over_presets():
     params = parameters(None)
-    job = {**params["gat_student"], "model": {"hidden": 96}, "training": {"lr": 0.01}}
-    spec = resolve_job(job, params["training"], params["trainer"], params["model_scales"])
+    overrides = {"gat_student": {"model": {"hidden": 96}, "training": {"lr": 0.01}}}
+    spec = resolved(params, "gat_student", overrides)
+    assert resolved(params, "gat_teacher", overrides).training.lr == params["training"]["lr"]
     assert spec.model.hidden == 96
     assert spec.model.heads == params["model_scales"]["gat"]["small"]["heads"]
     assert spec.training.lr == 0.01
@@ -73,21 +84,16 @@ def test_job_overrides_merge_over_presets():
 
 
 @pytest.mark.parametrize(
-    ("job", "message"),
+    ("detector", "overrides", "message"),
     [
-        ({"scale": "huge"}, "no gat scale 'huge'"),
-        ({"model": {"hidden": 50}}, "multiple of heads"),
-        ({"training": {"imbalance": "oversample"}}, "imbalance"),
-        ({"training": {"max_epochs": 0}}, "max_epochs"),
-        ({"unknown": 1}, "unknown"),
+        (Detector("gat_teacher", "gat", "huge"), {}, "no gat scale 'huge'"),
+        ("gat_teacher", {"gat_teacher": {"model": {"hidden": 50}}}, "multiple of heads"),
+        ("gat_teacher", {"gat_teacher": {"training": {"imbalance": "x"}}}, "imbalance"),
+        ("gat_teacher", {"gat_teacher": {"training": {"max_epochs": 0}}}, "max_epochs"),
+        ("gat_teacher", {"gat_teacher": {"unknown": 1}}, "unknown"),
+        ("gat_teacher", {"gat_techer": {}}, "no detector"),
     ],
 )
-def test_bad_parameters_fail_before_training(job, message):
-    params = parameters(None)
+def test_bad_parameters_fail_before_training(detector, overrides, message):
     with pytest.raises((ValidationError, ValueError), match=message):
-        resolve_job(
-            {**params["gat_teacher"], **job},
-            params["training"],
-            params["trainer"],
-            params["model_scales"],
-        )
+        resolved(parameters(None), detector, overrides)

@@ -26,7 +26,7 @@ from kedro.io.core import (
 )
 from torch import nn
 
-from kd_gat.training.checkpoint import load_model, save_model
+from kd_gat.models.model_file import load_model, save_model
 
 
 class TorchModelDataset(AbstractVersionedDataset[nn.Module, nn.Module]):

@@ -14,41 +14,17 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
+from kd_gat.balance import sample_weights
+from kd_gat.fusion.dqn import train_bandit_dqn
+from kd_gat.fusion.inputs import FusionInputs
+from kd_gat.fusion.policy import FusionPolicy, fuse
 from kd_gat.metrics import binary_metrics, choose_threshold
-from kd_gat.models.fusion import BanditDQNConfig, FusionPolicy, train_bandit_dqn
-
-
-@dataclass
-class FusionInputs:
-    """Detector outputs of a set of windows: raw state columns, VGAE score, GAT p, labels."""
-
-    raw: np.ndarray
-    vgae_score: np.ndarray
-    gat_p: np.ndarray
-    y: np.ndarray
-
-    def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return (
-            torch.as_tensor(self.raw, dtype=torch.float32),
-            torch.as_tensor(self.vgae_score, dtype=torch.float32),
-            torch.as_tensor(self.gat_p, dtype=torch.float32),
-        )
-
-
-def fused(a: np.ndarray, p: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
-    """(1−α)·anomaly + α·p_attack, α per window or one for all."""
-    return (1.0 - alpha) * a + alpha * p
+from kd_gat.params.fusion import DQNParams
 
 
 def bandit_rewards(a: np.ndarray, p: np.ndarray, y: np.ndarray, arms: np.ndarray) -> np.ndarray:
     """Reward of each arm per window: 1 − |y − fused score| (1 = a confident right answer)."""
-    return 1.0 - np.abs(y[:, None] - fused(a[:, None], p[:, None], arms[None, :]))
-
-
-def balanced_weights(y: np.ndarray) -> np.ndarray:
-    """Per-window sampling weights giving both classes the same total weight."""
-    counts = np.bincount(y.astype(int), minlength=2).astype(float)
-    return 1.0 / np.maximum(counts[y.astype(int)], 1.0)
+    return 1.0 - np.abs(y[:, None] - fuse(a[:, None], p[:, None], arms[None, :]))
 
 
 @dataclass
@@ -69,7 +45,7 @@ class FittedFusion:
         state, a = self.policy.state(raw, vgae_score)
         if self.kind == "stacker":
             return self.stacker.predict_proba(state.numpy())[:, 1]
-        return fused(a.numpy(), inputs.gat_p, self.alpha)
+        return fuse(a.numpy(), inputs.gat_p, self.alpha)
 
 
 def fit_fusion_methods(
@@ -77,8 +53,8 @@ def fit_fusion_methods(
     reference: np.ndarray,
     state_columns: list[str],
     num_arms: int,
-    cfg: BanditDQNConfig,
-    normal_quantile: float = 0.99,
+    cfg: DQNParams,
+    normal_quantile: float,
 ) -> dict[str, FittedFusion]:
     """Fit the DQN agent, the fixed weighted average and the logistic stacker on `val`.
 
@@ -96,13 +72,13 @@ def fit_fusion_methods(
 
     # DQN: α per window from the state, class-balanced contexts
     rewards = bandit_rewards(a, val.gat_p, y, arms)
-    _, losses = train_bandit_dqn(state, rewards, cfg, balanced_weights(y), q=policy.q)
+    _, losses = train_bandit_dqn(state, rewards, cfg, sample_weights(y), q=policy.q)
     policy.q.eval()
     methods = {"dqn": FittedFusion(policy, "dqn")}
 
     # fixed weighted average: the α whose best-threshold validation F1 is highest
     f1 = [
-        binary_metrics(y, fused(a, val.gat_p, w), threshold(fused(a, val.gat_p, w)))["f1"]
+        binary_metrics(y, fuse(a, val.gat_p, w), threshold(fuse(a, val.gat_p, w)))["f1"]
         for w in arms
     ]
     alpha = float(arms[int(np.argmax(f1))])

@@ -18,10 +18,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from kd_gat.frames import BYTE_COLUMNS, CAPTURE_COLUMNS, PAYLOAD_BYTES
 from kd_gat.graphs.store import GraphStore, offsets
 from kd_gat.graphs.vocabulary import lookup
 from kd_gat.graphs.windows import TailPolicy, Windows, capture_runs, make_windows
+from kd_gat.ingestion.frames import BYTE_COLUMNS, CAPTURE_COLUMNS, PAYLOAD_BYTES
 
 NODE_FEATURES: tuple[str, ...] = (
     *(f"byte_{i}_mean" for i in range(PAYLOAD_BYTES)),  # mean payload byte / 255

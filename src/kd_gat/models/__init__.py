@@ -1,4 +1,8 @@
-"""Plain torch.nn models of window graphs (no Kedro, no Lightning)."""
+"""Plain torch.nn models of window graphs (no Kedro, no Lightning), and their registry by kind.
+
+Every model carries `kind` and `config` (its constructor arguments), which is all the model file
+format (`kd_gat.models.model_file`) needs to rebuild it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from torch import nn
 
-from kd_gat.models.fusion import FusionPolicy
+from kd_gat.fusion.policy import FusionPolicy
 from kd_gat.models.gat import GATClassifier
 from kd_gat.models.layers import count_parameters
 from kd_gat.models.vgae import GraphVGAE, VGAEOutput

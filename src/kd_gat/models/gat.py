@@ -17,7 +17,8 @@ class GATClassifier(nn.Module):
     Jumping knowledge combines every layer's node states (`jk`: cat, max or lstm); a linear
     projection brings the JK output back to `hidden` so the head's input is 2·hidden (mean ‖ max
     pooling) whatever the depth, instead of layers·hidden. `config` holds every constructor
-    argument, so that a saved state dict can rebuild the model.
+    argument, so that a saved state dict can rebuild the model; the architecture's defaults and
+    bounds live in `kd_gat.params.training.GATParams`.
     """
 
     kind: ClassVar[str] = "gat"
@@ -27,13 +28,14 @@ class GATClassifier(nn.Module):
         num_ids: int,
         node_dim: int,
         edge_dim: int,
-        hidden: int = 64,
-        heads: int = 4,
-        layers: int = 3,
-        embed_dim: int = 16,
-        dropout: float = 0.1,
-        jk: str = "cat",
-        head_hidden: int | None = None,
+        *,
+        hidden: int,
+        heads: int,
+        layers: int,
+        embed_dim: int,
+        dropout: float,
+        jk: str,
+        head_hidden: int | None,
         num_classes: int = 2,
     ) -> None:
         super().__init__()
@@ -73,3 +75,24 @@ class GATClassifier(nn.Module):
     def forward(self, data) -> Tensor:
         """Logits (num_graphs, num_classes)."""
         return self.head(self.embed(data))
+
+    @staticmethod
+    def attack_probability(logits: Tensor) -> Tensor:
+        """p(attack) per window from the logits (softmax in float32, class 1)."""
+        return logits.float().softmax(dim=-1)[:, 1]
+
+    def window_outputs(self, data) -> dict[str, Tensor]:
+        """Per window: the score p(attack) and the state fusion learns from (the entropy of the
+        prediction, statistics of the pooled embedding); one forward pass."""
+        emb = self.embed(data)
+        logits = self.head(emb).float()
+        p = self.attack_probability(logits)
+        log_prob = logits.log_softmax(dim=-1)
+        return {
+            "score": p,
+            "gat_p": p,
+            "gat_entropy": -(log_prob.exp() * log_prob).sum(dim=-1),
+            "gat_emb_mean": emb.mean(dim=-1),
+            "gat_emb_std": emb.std(dim=-1),
+            "gat_emb_norm": emb.norm(dim=-1),
+        }

@@ -81,7 +81,8 @@ class GraphVGAE(nn.Module):
     """VGAE over window graphs with feature, CAN-ID and neighbourhood decoders.
 
     `score_weights` (feature, can_id, edge) weigh the per-window error terms in
-    `anomaly_score`. `config` holds every constructor argument.
+    `anomaly_score`. `config` holds every constructor argument; the architecture's defaults and
+    bounds live in `kd_gat.params.training.VGAEParams`.
     """
 
     kind: ClassVar[str] = "vgae"
@@ -91,13 +92,14 @@ class GraphVGAE(nn.Module):
         num_ids: int,
         node_dim: int,
         edge_dim: int,
-        hidden: int = 64,
-        heads: int = 4,
-        layers: int = 2,
-        embed_dim: int = 16,
-        latent: int = 16,
-        dropout: float = 0.1,
-        score_weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
+        *,
+        hidden: int,
+        heads: int,
+        layers: int,
+        embed_dim: int,
+        latent: int,
+        dropout: float,
+        score_weights: tuple[float, float, float],
     ) -> None:
         super().__init__()
         self.config: dict[str, Any] = {
@@ -181,3 +183,20 @@ class GraphVGAE(nn.Module):
     def anomaly_score(self, data) -> Tensor:
         """Weighted sum of the per-window errors (num_graphs,); higher = more anomalous."""
         return self.combine(self.anomaly_components(data))
+
+    def window_outputs(self, data) -> dict[str, Tensor]:
+        """Per window: the anomaly score and the state fusion learns from (each error term,
+        statistics of μ); the window is encoded once."""
+        g = graph_inputs(data)
+        mu, logvar = self.encode(data)
+        parts = self.anomaly_components(data, (mu, logvar))
+        score = self.combine(parts)
+        return {
+            "score": score,
+            "vgae_score": score,
+            "vgae_feature": parts["feature"],
+            "vgae_can_id": parts["can_id"],
+            "vgae_edge": parts["edge"],
+            "vgae_mu_norm": scatter(mu.norm(dim=-1), g.batch, dim_size=g.num_graphs, reduce="mean"),
+            "vgae_mu_std": scatter(mu.std(dim=-1), g.batch, dim_size=g.num_graphs, reduce="mean"),
+        }

@@ -6,8 +6,8 @@ Groups in `parameters_training.yml`:
 - `training` (`TrainingParams`): optimisation shared by every model (epochs, batch size, lr,
   early stopping, imbalance handling, checkpoints/resume).
 - `model_scales` (`ModelScales`): architecture presets per kind and scale (`large`, `small`).
-- one block per trained model, e.g. `gat_teacher` (`JobParams`): kind, scale, and optional
-  `model` / `training` overrides deep-merged over the preset and the shared block.
+- `detector_overrides` (`DetectorOverrides`): per detector of the roster (`kd_gat.roster`),
+  optional `model` / `training` overrides deep-merged over its scale preset and the shared block.
 """
 
 from __future__ import annotations
@@ -16,16 +16,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, RootModel, field_validator, model_validator
 
-ModelKind = Literal["gat", "vgae"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from kd_gat.params.base import Strict
+from kd_gat.roster import Detector, Kind, detector_names
 
 
-class TrainerParams(_Strict):
+class TrainerParams(Strict):
     """Lightning Trainer launch settings (see `kd_gat.training.trainer.build_trainer`)."""
 
     accelerator: str = "cpu"
@@ -40,7 +37,7 @@ class TrainerParams(_Strict):
     log_every_n_steps: int = Field(10, ge=1)
 
 
-class VGAELossParams(_Strict):
+class VGAELossParams(Strict):
     """Weights of the VGAE training loss terms (KL and reconstruction)."""
 
     kl_weight: float = Field(1e-3, ge=0)
@@ -49,7 +46,7 @@ class VGAELossParams(_Strict):
     edge_weight: float = Field(1.0, ge=0)
 
 
-class TrainingParams(_Strict):
+class TrainingParams(Strict):
     """Optimisation shared by all models; `imbalance` applies to the GAT only.
 
     `imbalance`: `class_weights` (cross-entropy weighted by inverse train class frequency),
@@ -79,7 +76,7 @@ class TrainingParams(_Strict):
     vgae: VGAELossParams = VGAELossParams()
 
 
-class GATParams(_Strict):
+class GATParams(Strict):
     """`GATClassifier` architecture (sizes of the data are added at build time)."""
 
     hidden: int = Field(ge=1)
@@ -97,7 +94,7 @@ class GATParams(_Strict):
         return self
 
 
-class VGAEParams(_Strict):
+class VGAEParams(Strict):
     """`GraphVGAE` architecture; `score_weights` weigh feature, CAN-ID and edge errors."""
 
     hidden: int = Field(ge=1)
@@ -123,28 +120,39 @@ MODEL_PARAMS: dict[str, type[GATParams] | type[VGAEParams]] = {
 }
 
 
-class ModelScales(_Strict):
+class ModelScales(Strict):
     """Architecture presets: `model_scales.<kind>.<scale>`."""
 
     gat: dict[str, GATParams]
     vgae: dict[str, VGAEParams]
 
 
-class JobParams(_Strict):
-    """One trained model: `name` names its checkpoint folder and its MLflow metrics."""
+class Overrides(Strict):
+    """One detector's `model` / `training` keys merged over its preset and the shared block."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: ModelKind
-    scale: str
-    model: dict[str, Any] = {}
-    training: dict[str, Any] = {}
+    model: dict[str, Any] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(default_factory=dict)
 
 
-class ResolvedJob(_Strict):
-    """A job with its preset and overrides merged and validated."""
+class DetectorOverrides(RootModel[dict[str, Overrides]]):
+    """`detector_overrides`: detector name (from the roster) → its overrides."""
+
+    root: dict[str, Overrides] = Field(default_factory=dict)
+
+    @field_validator("root")
+    @classmethod
+    def _known_detectors(cls, value: dict[str, Overrides]) -> dict[str, Overrides]:
+        unknown = sorted(set(value) - set(detector_names()))
+        if unknown:
+            raise ValueError(f"no detector {unknown} in the roster {sorted(detector_names())}")
+        return value
+
+
+class ResolvedJob(Strict):
+    """A detector with its preset and overrides merged and validated."""
 
     name: str
-    kind: ModelKind
+    kind: Kind
     model: GATParams | VGAEParams
     training: TrainingParams
     trainer: TrainerParams
@@ -166,22 +174,24 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 
 def resolve_job(
-    job: Mapping[str, Any],
+    detector: Detector,
     training: Mapping[str, Any],
     trainer: Mapping[str, Any],
     model_scales: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
 ) -> ResolvedJob:
-    """Validate a job block and merge it over its scale preset and the shared training block."""
-    spec = JobParams.model_validate(job)
-    presets = ModelScales.model_validate(model_scales)
-    scales = getattr(presets, spec.kind)
-    if spec.scale not in scales:
-        raise ValueError(f"{spec.name}: no {spec.kind} scale {spec.scale!r} in {sorted(scales)}")
-    model = deep_merge(scales[spec.scale].model_dump(), spec.model)
+    """Merge a detector's overrides over its scale preset and the shared training block."""
+    own = DetectorOverrides.model_validate(overrides or {}).root.get(detector.name, Overrides())
+    scales = getattr(ModelScales.model_validate(model_scales), detector.kind)
+    if detector.scale not in scales:
+        raise ValueError(
+            f"{detector.name}: no {detector.kind} scale {detector.scale!r} in {sorted(scales)}"
+        )
+    model = deep_merge(scales[detector.scale].model_dump(), own.model)
     return ResolvedJob(
-        name=spec.name,
-        kind=spec.kind,
-        model=MODEL_PARAMS[spec.kind].model_validate(model),
-        training=TrainingParams.model_validate(deep_merge(training, spec.training)),
+        name=detector.name,
+        kind=detector.kind,
+        model=MODEL_PARAMS[detector.kind].model_validate(model),
+        training=TrainingParams.model_validate(deep_merge(training, own.training)),
         trainer=TrainerParams.model_validate(trainer),
     )

@@ -10,6 +10,8 @@ import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
 from torch_geometric.data import Batch, Data
 
+from kd_gat.balance import sample_weights
+
 
 def graph_labels(dataset: Sequence[Data]) -> np.ndarray:
     """Window labels (0/1): the store's label array `y` when it has one, else read item by item."""
@@ -58,8 +60,7 @@ def graph_loader(
 
 def balanced_sampler(labels: np.ndarray, seed: int) -> WeightedRandomSampler:
     """Draw len(labels) windows with replacement, each class with equal probability."""
-    counts = np.bincount(labels, minlength=2)
-    weights = 1.0 / counts[labels]
+    weights = sample_weights(labels)
     generator = torch.Generator().manual_seed(seed)
     return WeightedRandomSampler(
         torch.as_tensor(weights, dtype=torch.double), len(labels), generator=generator
@@ -78,12 +79,13 @@ class GraphDataModule(L.LightningDataModule):
         self,
         train: Sequence[Data],
         val: Sequence[Data],
-        batch_size: int = 64,
+        *,
+        batch_size: int,
         eval_batch_size: int | None = None,
         num_workers: int = 0,
         normal_only: bool = False,
         balanced: bool = False,
-        seed: int = 0,
+        seed: int,
     ) -> None:
         super().__init__()
         labels = graph_labels(train)

@@ -10,6 +10,11 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from kd_gat.models.vgae import VGAEOutput
+from kd_gat.params.distillation import (
+    DistillationParams,
+    GATDistillationParams,
+    VGAEDistillationParams,
+)
 from kd_gat.training.losses import LossOutput
 
 
@@ -26,11 +31,11 @@ def soft_label_kl(student_logits: Tensor, teacher_logits: Tensor, temperature: f
 class SoftLabelDistillation(nn.Module):
     """GAT student: α·T²·KL(teacher‖student at temperature T) + (1−α)·task loss (CE)."""
 
-    def __init__(self, task: nn.Module, alpha: float = 0.7, temperature: float = 4.0) -> None:
+    def __init__(self, task: nn.Module, params: GATDistillationParams) -> None:
         super().__init__()
         self.task = task
-        self.alpha = alpha
-        self.temperature = temperature
+        self.alpha = params.alpha
+        self.temperature = params.temperature
 
     def forward(self, logits: Tensor, batch, teacher_output: Tensor) -> LossOutput:
         task = self.task(logits, batch)
@@ -48,11 +53,15 @@ class LatentDistillation(nn.Module):
     """
 
     def __init__(
-        self, task: nn.Module, student_latent: int, teacher_latent: int, alpha: float = 0.5
+        self,
+        task: nn.Module,
+        student_latent: int,
+        teacher_latent: int,
+        params: VGAEDistillationParams,
     ) -> None:
         super().__init__()
         self.task = task
-        self.alpha = alpha
+        self.alpha = params.alpha
         self.projection = nn.Linear(student_latent, teacher_latent)
 
     def forward(self, output: VGAEOutput, batch, teacher_output: VGAEOutput) -> LossOutput:
@@ -68,17 +77,13 @@ class LatentDistillation(nn.Module):
 
 
 def distillation_loss(
-    kind: str, task: nn.Module, student: nn.Module, teacher: nn.Module, params: dict | None
+    kind: str, task: nn.Module, student: nn.Module, teacher: nn.Module, params: DistillationParams
 ) -> nn.Module:
-    """The distillation loss of a model kind around its task loss.
-
-    `params`: `alpha` and (GAT) `temperature`, from `params:distillation.<kind>`.
-    """
+    """The distillation loss of a model kind around its task loss (`params.<kind>`)."""
     if teacher.kind != kind:
         raise ValueError(f"a {kind} student needs a {kind} teacher, got {teacher.kind}")
-    params = params or {}
     if kind == "gat":
-        return SoftLabelDistillation(task, **params)
+        return SoftLabelDistillation(task, params.gat)
     if kind == "vgae":
-        return LatentDistillation(task, student.latent, teacher.latent, **params)
+        return LatentDistillation(task, student.latent, teacher.latent, params.vgae)
     raise ValueError(f"no distillation loss for model kind {kind!r}")

@@ -9,7 +9,6 @@ teacher μ), which the LightningModule optimises with the model's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from kd_gat.balance import class_weights
 from kd_gat.models.vgae import VGAEOutput, kl_divergence, reconstruction_errors
 from kd_gat.params.training import VGAELossParams
 
@@ -27,13 +27,6 @@ class LossOutput:
 
     loss: Tensor
     parts: dict[str, Tensor] = field(default_factory=dict)
-
-
-def class_weights(labels: Sequence[int] | np.ndarray, num_classes: int = 2) -> Tensor:
-    """Balanced weights n / (k · n_c) per class; 0 for a class absent from `labels`."""
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes)
-    weights = np.where(counts > 0, counts.sum() / (num_classes * np.maximum(counts, 1)), 0.0)
-    return torch.tensor(weights, dtype=torch.float32)
 
 
 class ClassificationLoss(nn.Module):
@@ -51,16 +44,10 @@ class ClassificationLoss(nn.Module):
 class VGAELoss(nn.Module):
     """Reconstruction (features MSE + CAN-ID CE + edge/non-edge BCE) + `kl_weight` · KL."""
 
-    def __init__(
-        self,
-        kl_weight: float = 1e-3,
-        feature_weight: float = 1.0,
-        id_weight: float = 1.0,
-        edge_weight: float = 1.0,
-    ) -> None:
+    def __init__(self, params: VGAELossParams) -> None:
         super().__init__()
-        self.kl_weight = kl_weight
-        self.weights = (feature_weight, id_weight, edge_weight)
+        self.kl_weight = params.kl_weight
+        self.weights = (params.feature_weight, params.id_weight, params.edge_weight)
 
     def forward(self, output: VGAEOutput, batch, teacher_output=None) -> LossOutput:
         err = reconstruction_errors(output, batch)
@@ -82,7 +69,8 @@ def task_loss(kind: str, labels: np.ndarray, imbalance: str, vgae: VGAELossParam
     VGAE: reconstruction + KL, weighted by `vgae`.
     """
     if kind == "gat":
-        return ClassificationLoss(class_weights(labels) if imbalance == "class_weights" else None)
+        weight = torch.tensor(class_weights(labels), dtype=torch.float32)
+        return ClassificationLoss(weight if imbalance == "class_weights" else None)
     if kind == "vgae":
-        return VGAELoss(**vgae.model_dump())
+        return VGAELoss(vgae)
     raise ValueError(f"unknown model kind {kind!r}")

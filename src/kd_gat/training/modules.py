@@ -2,7 +2,9 @@
 
 They know nothing of file paths or Kedro. The loss is injected (see `losses.py`), and so is an
 optional frozen `teacher` whose output is handed to the loss: distillation reuses these modules
-with another loss instead of subclassing them.
+with another loss instead of subclassing them. The teacher is held outside the module's
+sub-modules, so it is neither optimised, nor switched to train mode, nor saved in the student's
+checkpoints. `predict_step` gives the model's per-window outputs (what scoring collects).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class GraphModule(L.LightningModule):
     `monitor` is the validation metric and mode that early stopping and the best checkpoint use.
     A batch whose loss is not finite is skipped (no backward, no optimizer step) and flagged in
     `nonfinite_step`; `callbacks.NonFiniteGuard` counts the flags and stops the run past a limit.
+    `loss_fn`, `lr` and `weight_decay` may be None for a module that only predicts.
     """
 
     monitor: ClassVar[tuple[str, str]] = ("val_loss", "min")
@@ -32,23 +35,36 @@ class GraphModule(L.LightningModule):
     def __init__(
         self,
         model: nn.Module,
-        loss_fn: nn.Module,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
+        loss_fn: nn.Module | None = None,
+        *,
+        lr: float | None = None,
+        weight_decay: float | None = None,
         teacher: nn.Module | None = None,
     ) -> None:
         super().__init__()
+        # what rebuilds the model, and the optimiser settings, travel in every checkpoint
+        self.save_hyperparameters(
+            {
+                "kind": model.kind,
+                "config": dict(model.config),
+                "lr": lr,
+                "weight_decay": weight_decay,
+                "teacher": None if teacher is None else teacher.kind,
+            }
+        )
         self.model = model
         self.loss_fn = loss_fn
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.teacher = teacher
-        if teacher is not None:
-            teacher.requires_grad_(False).eval()
+        # a tuple is not a registered sub-module: the teacher stays out of state_dict,
+        # parameters() and train()
+        self._teacher = () if teacher is None else (teacher.requires_grad_(False).eval(),)
         self.nonfinite_step = False
         self.val_auroc = BinaryAUROC()
         self.val_positives = SumMetric()
         self.val_windows = SumMetric()
+
+    def on_fit_start(self) -> None:
+        for teacher in self._teacher:
+            teacher.to(self.device)
 
     def update_auroc(self, prob: Tensor, y: Tensor) -> None:
         self.val_auroc.update(prob, y)
@@ -69,18 +85,11 @@ class GraphModule(L.LightningModule):
     def forward(self, batch):
         return self.model(batch)
 
-    def train(self, mode: bool = True):
-        """Keep a teacher in eval mode (no dropout) while the student trains."""
-        super().train(mode)
-        if self.teacher is not None:
-            self.teacher.eval()
-        return self
-
     def teacher_output(self, batch):
-        if self.teacher is None:
+        if not self._teacher:
             return None
         with torch.no_grad():
-            return self.teacher(batch)
+            return self._teacher[0](batch)
 
     def compute_loss(self, batch):
         """(model output, LossOutput) of one batch."""
@@ -109,9 +118,17 @@ class GraphModule(L.LightningModule):
             return None
         return sum(p.sum() for p in self.parameters() if p.requires_grad) * 0.0
 
+    def predict_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
+        """Per window: `window`, `label`, `score` and the model's fusion state columns."""
+        return {"window": batch.window.view(-1), "label": batch.y.view(-1)} | (
+            self.model.window_outputs(batch)
+        )
+
     def configure_optimizers(self):
         params = [p for m in (self.model, self.loss_fn) for p in m.parameters() if p.requires_grad]
-        return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        return torch.optim.AdamW(
+            params, lr=self.hparams["lr"], weight_decay=self.hparams["weight_decay"]
+        )
 
 
 class GATModule(GraphModule):
@@ -126,7 +143,7 @@ class GATModule(GraphModule):
 
     def validation_step(self, batch, batch_idx: int) -> None:
         logits, result = self.compute_loss(batch)
-        prob = logits.float().softmax(dim=-1)[:, 1]
+        prob = self.model.attack_probability(logits)
         y = batch.y.view(-1)
         self.val_loss.update(result.loss, weight=batch.num_graphs)
         self.val_f1.update(prob, y)
@@ -138,10 +155,6 @@ class GATModule(GraphModule):
         self.log_auroc()
         self.val_loss.reset()
         self.val_f1.reset()
-
-    def predict_step(self, batch, batch_idx: int) -> Tensor:
-        """p(attack) per window."""
-        return self.model(batch).float().softmax(dim=-1)[:, 1]
 
 
 class VGAEModule(GraphModule):
@@ -171,10 +184,6 @@ class VGAEModule(GraphModule):
         self.log("val_loss", self.val_loss.compute(), prog_bar=True)
         self.log_auroc()
         self.val_loss.reset()
-
-    def predict_step(self, batch, batch_idx: int) -> Tensor:
-        """Anomaly score per window."""
-        return self.model.anomaly_score(batch)
 
 
 MODULES: dict[str, type[GraphModule]] = {"gat": GATModule, "vgae": VGAEModule}

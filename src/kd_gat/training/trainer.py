@@ -2,26 +2,28 @@
 
 Checkpoints of one model live in their own folder (given by the caller, from parameters):
 - `best.ckpt`: best epoch on the monitored validation metric (save_top_k=1);
-- `last.ckpt`: end of the latest epoch, present only while a run is unfinished. A fit finds it
-  when `resume` is true and continues from it; a fit that completes deletes it, so the next
-  run starts afresh instead of "resuming" a finished run.
+- `last.ckpt`: end of the latest epoch, present only while a run is unfinished. With `resume`,
+  Lightning's own `ckpt_path="last"` continues from it (loaded with `weights_only=True`); a fit
+  that completes deletes it, so the next run starts afresh instead of "resuming" a finished run.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
 import pandas as pd
+import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
 from kd_gat.params.training import TrainerParams, TrainingParams
 from kd_gat.training.callbacks import EpochSink, MetricsHistory, NonFiniteGuard
-from kd_gat.training.checkpoint import lightning_state_dict
 from kd_gat.training.modules import GraphModule
 
 log = logging.getLogger(__name__)
@@ -30,15 +32,24 @@ BEST, LAST = "best", "last"
 
 # Lightning noise during a fit: advice to add DataLoader workers (small in-memory stores do not
 # need them), to log less often than there are batches, a skipped step (GraphModule logs its own
-# warning for a non-finite loss), a frozen teacher's modules in eval mode (on purpose) and a
-# deprecation inside Lightning.
+# warning for a non-finite loss), "no last checkpoint" on a fresh start, a deprecation inside
+# Lightning.
 QUIET = (
     ".*does not have many workers.*",
-    r".*module\(s\) in eval mode at the start of training.*",
     ".*`training_step` returned `None`.*",
     ".*smaller than the logging interval.*",
+    ".*there is no last checkpoint available.*",
     r".*isinstance\(treespec, LeafSpec\).*",
 )
+
+
+@contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Silence the Lightning warnings listed in `QUIET` (fit and predict)."""
+    with warnings.catch_warnings():
+        for message in QUIET:
+            warnings.filterwarnings("ignore", message)
+        yield
 
 
 @dataclass
@@ -98,15 +109,10 @@ def build_trainer(
     )
 
 
-def resume_path(checkpoint_dir: Path, resume: bool) -> Path | None:
-    """`last.ckpt` to resume from, or None; a fresh start clears stale checkpoints."""
-    last = checkpoint_dir / f"{LAST}.ckpt"
-    if resume and last.exists():
-        log.info("resuming from %s", last)
-        return last
-    for stale in checkpoint_dir.glob("*.ckpt"):
-        stale.unlink(missing_ok=True)  # DDP: every rank clears the same folder
-    return None
+def lightning_state_dict(ckpt_path: str | Path, prefix: str = "model.") -> dict[str, torch.Tensor]:
+    """The `prefix` sub-module's weights from a Lightning checkpoint (weights_only load)."""
+    state = torch.load(ckpt_path, map_location="cpu", weights_only=True)["state_dict"]
+    return {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
 
 
 def fit(
@@ -124,11 +130,15 @@ def fit(
     )
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     trainer = build_trainer(trainer_params, training, monitor, checkpoint_dir, sink)
-    ckpt_path = resume_path(checkpoint_dir, training.resume)
-    with warnings.catch_warnings():
-        for message in QUIET:
-            warnings.filterwarnings("ignore", message)
-        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    if training.resume and (checkpoint_dir / f"{LAST}.ckpt").exists():
+        log.info("resuming from %s", checkpoint_dir / f"{LAST}.ckpt")
+    with quiet_lightning():
+        trainer.fit(
+            module,
+            datamodule=datamodule,
+            ckpt_path="last" if training.resume else None,
+            weights_only=True,
+        )
 
     best = trainer.checkpoint_callback
     best_path = Path(best.best_model_path) if best.best_model_path else None

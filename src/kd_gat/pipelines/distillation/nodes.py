@@ -1,4 +1,4 @@
-"""Distillation nodes: the training node with a frozen teacher and a distillation loss."""
+"""Distillation nodes: the training of a student with a frozen teacher and a distillation loss."""
 
 from __future__ import annotations
 
@@ -9,31 +9,35 @@ import pandas as pd
 from torch import nn
 from torch_geometric.data import Data
 
-from kd_gat.pipelines.training.nodes import train_model
+from kd_gat.roster import Detector
+from kd_gat.training.fit import train_detector
 
 
 def distill_model(
     graphs_train: Sequence[Data],
     graphs_val: Sequence[Data],
     teacher: nn.Module,
-    job: dict[str, Any],
     training: dict[str, Any],
     trainer: dict[str, Any],
     model_scales: dict[str, Any],
+    detector_overrides: dict[str, Any],
     distillation: dict[str, Any],
+    *,
+    detector: Detector,
 ) -> tuple[nn.Module, pd.DataFrame]:
-    """Train the student of `job` from `teacher` (loaded from the training pipeline's artifact).
+    """Train the student `detector` (bound per namespace) from `teacher`.
 
     GAT: α·T²·KL(teacher‖student) + (1−α)·CE; VGAE: (1−α)·task + α·(latent + reconstruction
     matching); α and T from `distillation.<kind>`.
     """
-    return train_model(
+    return train_detector(
+        detector,
         graphs_train,
         graphs_val,
-        job,
         training,
         trainer,
         model_scales,
+        detector_overrides,
         teacher=teacher,
         distillation=distillation,
     )

@@ -9,11 +9,11 @@ import pandas as pd
 from torch import nn
 
 from kd_gat.graphs.store import GraphStore
-from kd_gat.inference import checkpoint_bytes, measure_speed
 from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
 from kd_gat.params.evaluation import EvaluationParams
 from kd_gat.reporting import metrics_table
+from kd_gat.scoring import checkpoint_bytes, measure_speed
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +28,15 @@ def detector_scores(outputs: pd.DataFrame, normal_quantile: float) -> pd.DataFra
     return test.assign(threshold=threshold)[SCORE_COLUMNS]
 
 
-def collect_window_scores(params: dict[str, Any], *tables: pd.DataFrame) -> pd.DataFrame:
-    """All models' test-window scores in one table.
+def collect_window_scores(params: dict[str, Any], **tables: pd.DataFrame) -> pd.DataFrame:
+    """All models' test-window scores in one table (inputs named by detector or fusion pair).
 
     Detector outputs (with a `split` column and no threshold) get their validation threshold
     here; fusion scores already carry the threshold their method chose on validation.
     """
     p = EvaluationParams.model_validate(params)
     parts = []
-    for table in tables:
+    for _, table in sorted(tables.items()):
         if "threshold" in table:
             parts.append(table[table["split"] == "test"][SCORE_COLUMNS])
         else:

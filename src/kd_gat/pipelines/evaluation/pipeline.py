@@ -1,24 +1,23 @@
-"""Evaluation pipeline: all detectors and fusion methods on every test scenario."""
+"""Evaluation pipeline: every detector and fusion method of the roster on every test scenario."""
 
-from kedro.pipeline import Node, Pipeline, pipeline
+from kedro.pipeline import Node, Pipeline
 
-from kd_gat.pipelines.fusion.pipeline import PAIRS
-from kd_gat.pipelines.scoring.pipeline import MODELS
+from kd_gat import roster
 
 from .nodes import collect_window_scores, evaluate, model_sizes
 
-# local input name -> the namespaced dataset it reads
-OUTPUTS = {f"{m}_window_outputs": f"{m}.window_outputs" for m in MODELS}
-FUSED = {f"{f}_window_scores": f"{f}.window_scores" for f in PAIRS}
-TRAINED = {f"{m}_model": f"{m}.model" for m in MODELS}
-
 
 def create_pipeline(**kwargs) -> Pipeline:
-    nodes = Pipeline(
+    detectors, fusions = roster.detector_names(), roster.fusion_names()
+    return Pipeline(
         [
             Node(
                 collect_window_scores,
-                inputs=["params:evaluation", *OUTPUTS, *FUSED],
+                inputs={
+                    "params": "params:evaluation",
+                    **{d: f"{d}.window_outputs" for d in detectors},
+                    **{f: f"{f}.window_scores" for f in fusions},
+                },
                 outputs="window_scores",
                 name="collect_window_scores",
             ),
@@ -28,7 +27,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs={
                     "graphs_val": "graphs_val",
                     "params": "params:evaluation",
-                    **{m: f"{m}_model" for m in MODELS},
+                    **{d: f"{d}.model" for d in detectors},
                 },
                 outputs="model_sizes",
                 name="model_sizes",
@@ -36,4 +35,3 @@ def create_pipeline(**kwargs) -> Pipeline:
         ],
         tags=["evaluation"],
     )
-    return pipeline(nodes, inputs=OUTPUTS | FUSED | TRAINED)

@@ -1,50 +1,37 @@
-"""Fusion pipeline: one template, instantiated per detector pair (teachers; distilled students)."""
+"""Fusion pipeline: per fusion pair of the roster, a namespace `<name>` that fits every fusion
+method on the pair's validation outputs and scores validation and test windows."""
 
-from kedro.pipeline import Node, Pipeline, pipeline
+from kedro.pipeline import Node, Pipeline
+
+from kd_gat import roster
+from kd_gat.pipelines import bind
 
 from .nodes import fit_fusion
 
-# namespace -> (VGAE model, GAT model) whose scoring outputs it fuses
-PAIRS = {
-    "fusion_teacher": ("vgae_teacher", "gat_teacher"),
-    "fusion_student": ("vgae_student_kd", "gat_student_kd"),
-}
+PARAMS = ["params:fusion", "params:evaluation"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    template = Pipeline(
-        [
-            Node(
-                fit_fusion,
-                inputs=[
-                    "vgae_outputs",
-                    "gat_outputs",
-                    "params:job",
-                    "params:fusion",
-                    "params:evaluation",
-                ],
-                outputs=["window_scores", "summary", "model"],
-                name="fit_fusion",
-            )
-        ]
-    )
     return sum(
         (
-            pipeline(
-                template,
-                namespace=ns,
+            Pipeline(
+                [
+                    Node(
+                        bind(fit_fusion, pair=f),
+                        inputs=["vgae_outputs", "gat_outputs", *PARAMS],
+                        outputs=["window_scores", "summary", "model"],
+                        name="fit_fusion",
+                    )
+                ],
+                namespace=f.name,
                 inputs={
-                    "vgae_outputs": f"{vgae}.window_outputs",
-                    "gat_outputs": f"{gat}.window_outputs",
+                    "vgae_outputs": f"{f.vgae}.window_outputs",
+                    "gat_outputs": f"{f.gat}.window_outputs",
                 },
-                parameters={
-                    "params:job": f"params:{ns}",
-                    "params:fusion": "params:fusion",
-                    "params:evaluation": "params:evaluation",
-                },
-                tags=["fusion", ns],
+                parameters=set(PARAMS),
+                tags=[f.name],
             )
-            for ns, (vgae, gat) in PAIRS.items()
+            for f in roster.FUSIONS
         ),
         Pipeline([]),
     )

@@ -7,25 +7,24 @@ with the training vocabulary and feature statistics, and the deployed fusion dec
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import pandas as pd
 import torch
 from torch import nn
 
-from kd_gat.captures import RawCapture, describe_unlabelled
+from kd_gat.fusion.inputs import join_outputs
+from kd_gat.fusion.policy import FusionPolicy
 from kd_gat.graphs.builder import build_store
 from kd_gat.graphs.normalise import apply_feature_stats
 from kd_gat.graphs.store import GraphStore
 from kd_gat.graphs.vocabulary import vocabulary_from_dict
-from kd_gat.inference import detector_outputs
-from kd_gat.models.fusion import FusionPolicy
-from kd_gat.params.evaluation import ScoringParams
+from kd_gat.ingestion.captures import RawCapture, describe_unlabelled
+from kd_gat.ingestion.validate import deduplicate, validate_captures
 from kd_gat.params.graphs import GraphsParams
 from kd_gat.params.ingestion import IngestionParams
-from kd_gat.pipelines.fusion.nodes import join_outputs
-from kd_gat.pipelines.ingestion.nodes import deduplicate, validate_captures
+from kd_gat.params.scoring import ScoringParams
+from kd_gat.scoring import detector_outputs
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +67,9 @@ def score_new_windows(
     params: dict[str, Any],
 ) -> pd.DataFrame:
     """Per window: capture, rows, start/end time, both detectors' outputs, α, score, decision."""
-    started = time.perf_counter()
+    batch_size = ScoringParams.model_validate(params).batch_size
     outputs = [
-        detector_outputs(model, graphs, ScoringParams.model_validate(params).batch_size).assign(
+        detector_outputs(model, {"inference": graphs}, batch_size)["inference"].assign(
             split="inference", scenario="inference"
         )
         for model in (vgae, gat)
@@ -99,13 +98,10 @@ def score_new_windows(
         }
     )
     table["decision"] = (table["score"] >= table["threshold"]).astype("int8")
-    seconds = time.perf_counter() - started
     log.info(
-        "scored %d windows of %d captures in %.1f s (%.0f windows/s): %d alerts",
+        "scored %d windows of %d captures: %d alerts",
         len(table),
         table["capture"].nunique(),
-        seconds,
-        len(table) / max(seconds, 1e-9),
         int(table["decision"].sum()),
     )
     return table

@@ -41,11 +41,6 @@ def plot_confusion(metrics: pd.DataFrame) -> Figure:
     return reporting.confusion_figure(metrics)
 
 
-def plot_learning_curves(**histories: pd.DataFrame) -> Figure:
-    """Every trained model's per-epoch losses side by side (inputs named by model)."""
-    return reporting.learning_curves_figure(histories)
-
-
 def mlflow_metrics(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
     """`<model>/<scenario>/<metric>` values for kedro-mlflow's metrics dataset."""
     out = {}

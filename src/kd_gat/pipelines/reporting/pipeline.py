@@ -1,23 +1,15 @@
 """Reporting pipeline: leaderboard, plots and MLflow metrics from the evaluation outputs."""
 
-from kedro.pipeline import Node, Pipeline, pipeline
+from kedro.pipeline import Node, Pipeline
 
-from kd_gat.pipelines.distillation.pipeline import JOBS as DISTILLED
-from kd_gat.pipelines.training.pipeline import JOBS as TRAINED
+from kd_gat import roster
+from kd_gat.reporting import learning_curves_figure
 
-from .nodes import (
-    build_leaderboard,
-    mlflow_metrics,
-    plot_confusion,
-    plot_curves,
-    plot_learning_curves,
-)
-
-HISTORIES = {ns: f"{ns}.training_history" for ns in (*TRAINED, *DISTILLED)}
+from .nodes import build_leaderboard, mlflow_metrics, plot_confusion, plot_curves
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    nodes = Pipeline(
+    return Pipeline(
         [
             Node(
                 build_leaderboard,
@@ -38,8 +30,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="plot_confusion",
             ),
             Node(
-                plot_learning_curves,
-                inputs={ns: f"{ns}_history" for ns in HISTORIES},
+                learning_curves_figure,
+                inputs={d: f"{d}.training_history" for d in roster.detector_names()},
                 outputs="learning_curves",
                 name="plot_all_learning_curves",
             ),
@@ -47,4 +39,3 @@ def create_pipeline(**kwargs) -> Pipeline:
         ],
         tags=["reporting"],
     )
-    return pipeline(nodes, inputs={f"{ns}_history": name for ns, name in HISTORIES.items()})

@@ -1,44 +1,34 @@
-"""Scoring pipeline: the template `score_windows`, once per trained model namespace."""
+"""Scoring pipeline: per detector of the roster, a namespace `<name>` that scores every window of
+train, val and each test scenario with `<name>.model` into `<name>.window_outputs`."""
 
-from kedro.pipeline import Node, Pipeline, pipeline
+from kedro.pipeline import Node, Pipeline
 
-from kd_gat.pipelines.distillation.pipeline import JOBS as DISTILLED
-from kd_gat.pipelines.training.pipeline import JOBS as TRAINED
+from kd_gat import roster
+from kd_gat.pipelines import bind
 
 from .nodes import score_windows
 
-# every detector variant: trained alone (training pipeline) and distilled (distillation pipeline)
-MODELS = (*TRAINED, *DISTILLED)
+STORES = ["graphs_train", "graphs_val", "graphs_test"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    template = Pipeline(
-        [
-            Node(
-                score_windows,
-                inputs=[
-                    "model",
-                    "graphs_train",
-                    "graphs_val",
-                    "graphs_test",
-                    "params:job",
-                    "params:scoring",
-                ],
-                outputs="window_outputs",
-                name="score_windows",
-            )
-        ]
-    )
     return sum(
         (
-            pipeline(
-                template,
-                namespace=ns,
-                inputs={"graphs_train", "graphs_val", "graphs_test"},
-                parameters={"params:job": f"params:{ns}", "params:scoring": "params:scoring"},
-                tags=["scoring", ns],
+            Pipeline(
+                [
+                    Node(
+                        bind(score_windows, detector=d),
+                        inputs=["model", *STORES, "params:scoring"],
+                        outputs="window_outputs",
+                        name="score_windows",
+                    )
+                ],
+                namespace=d.name,
+                inputs=set(STORES),
+                parameters={"params:scoring"},
+                tags=[d.name],
             )
-            for ns in MODELS
+            for d in roster.DETECTORS
         ),
         Pipeline([]),
     )

@@ -60,3 +60,11 @@ def synthetic_windows(
             )
         )
     return GraphList(items, num_ids)
+
+
+def architecture(kind: str, **keys) -> dict:
+    """Model hyper-parameters of `kind` with every default of its parameter model filled in
+    (the models' constructors have no defaults of their own)."""
+    from kd_gat.params.training import MODEL_PARAMS
+
+    return MODEL_PARAMS[kind](**keys).model_dump()

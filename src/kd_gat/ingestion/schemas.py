@@ -1,8 +1,8 @@
 """Pandera contracts for CAN frames: the raw CSV text and the typed frames table.
 
 `RawFrames` states what a valid CSV row is; its checks are the vectorised validators of
-`kd_gat.frames`, so every row of every capture is checked without a Python loop per row, and the
-failure cases of a lazy validation become the rejects (file, row, column, reason).
+`kd_gat.ingestion.frames`, so every row of every capture is checked without a Python loop per
+row, and the failure cases of a lazy validation become the rejects (file, row, column, reason).
 `Frames` is the typed table written to 02_intermediate; the catalog validates it on save and load.
 """
 
@@ -13,8 +13,8 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from kd_gat import frames as fr
-from kd_gat.frames import BYTE_COLUMNS, CAN_ID_BITS, MAX_CAN_ID, PAYLOAD_BYTES
+from kd_gat.ingestion import frames as fr
+from kd_gat.ingestion.frames import BYTE_COLUMNS, CAN_ID_BITS, MAX_CAN_ID, PAYLOAD_BYTES
 
 # Pandera check name -> reason text written to `rejected_frames`.
 REASONS = {

@@ -1,7 +1,7 @@
 """Model files: `{"kind", "config", "state_dict"}`, loaded with `torch.load(weights_only=True)`.
 
-Only tensors and plain Python values are stored, so loading never unpickles code. Imports no
-Lightning, so the Kedro dataset and inference can use it cheaply.
+Only tensors and plain Python values are stored, so loading never unpickles code. Beside the
+models and free of Lightning, so the Kedro dataset, scoring and deployment read it cheaply.
 """
 
 from __future__ import annotations
@@ -38,9 +38,3 @@ def save_model(model: nn.Module, file: str | Path | IO[bytes]) -> None:
 
 def load_model(file: str | Path | IO[bytes]) -> nn.Module:
     return model_from_payload(torch.load(file, map_location="cpu", weights_only=True))
-
-
-def lightning_state_dict(ckpt_path: str | Path, prefix: str = "model.") -> dict[str, torch.Tensor]:
-    """The `prefix` sub-module's weights from a Lightning checkpoint (weights_only load)."""
-    state = torch.load(ckpt_path, map_location="cpu", weights_only=True)["state_dict"]
-    return {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}

@@ -2,7 +2,7 @@
 
 Everything here works on whole Arrow string columns through their offset and data buffers with
 numpy, never a Python loop per row. The validators are registered as Pandera checks so the
-`RawFrames` contract (kd_gat.schemas) runs them on every row.
+`RawFrames` contract (kd_gat.ingestion.schemas) runs them on every row.
 """
 
 from __future__ import annotations

@@ -1,0 +1,97 @@
+"""The roster: every detector and fusion pair of the project, declared once.
+
+Every namespaced pipeline (training, distillation, scoring, fusion), the evaluation and
+reporting inputs, the parameter checks and the tests are generated from these two tuples, and
+a model's name is its Kedro namespace (`gat_teacher.model`, `gat_teacher.window_outputs`, ...).
+Adding a detector or a fusion pair is one entry here; its artifacts come from the catalog's
+`{namespace}.*` factories. Plain Python (no torch), so importing it is cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["gat", "vgae"]
+
+
+@dataclass(frozen=True)
+class Detector:
+    """A window detector: `kind` (model family), `scale` (a `model_scales` preset) and, for a
+    distilled student, the `teacher` it learns from (trained in the distillation stage)."""
+
+    name: str
+    kind: Kind
+    scale: str
+    teacher: str | None = None
+
+
+@dataclass(frozen=True)
+class FusionPair:
+    """A fusion namespace: the VGAE and the GAT whose per-window outputs it fuses."""
+
+    name: str
+    vgae: str
+    gat: str
+
+
+DETECTORS: tuple[Detector, ...] = (
+    Detector("gat_teacher", "gat", "large"),
+    Detector("gat_student", "gat", "small"),
+    Detector("gat_student_kd", "gat", "small", teacher="gat_teacher"),
+    Detector("vgae_teacher", "vgae", "large"),
+    Detector("vgae_student", "vgae", "small"),
+    Detector("vgae_student_kd", "vgae", "small", teacher="vgae_teacher"),
+)
+
+FUSIONS: tuple[FusionPair, ...] = (
+    FusionPair("fusion_teacher", vgae="vgae_teacher", gat="gat_teacher"),
+    FusionPair("fusion_student", vgae="vgae_student_kd", gat="gat_student_kd"),
+)
+
+
+def trained() -> tuple[Detector, ...]:
+    """Detectors trained alone (the training stage)."""
+    return tuple(d for d in DETECTORS if d.teacher is None)
+
+
+def distilled() -> tuple[Detector, ...]:
+    """Students trained from a frozen teacher (the distillation stage)."""
+    return tuple(d for d in DETECTORS if d.teacher is not None)
+
+
+def detector_names() -> tuple[str, ...]:
+    return tuple(d.name for d in DETECTORS)
+
+
+def fusion_names() -> tuple[str, ...]:
+    return tuple(f.name for f in FUSIONS)
+
+
+def check_roster(
+    detectors: tuple[Detector, ...] = DETECTORS, fusions: tuple[FusionPair, ...] = FUSIONS
+) -> None:
+    """Raise ValueError on a roster that cannot be built: duplicate names, a teacher that is
+    missing, distilled itself or of another kind, a fusion pair of the wrong kinds."""
+    names = [d.name for d in detectors] + [f.name for f in fusions]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"roster: names used twice: {duplicates}")
+    by_name = {d.name: d for d in detectors}
+    for d in detectors:
+        if d.teacher is None:
+            continue
+        teacher = by_name.get(d.teacher)
+        if teacher is None or teacher.teacher is not None or teacher.kind != d.kind:
+            raise ValueError(
+                f"roster: {d.name}'s teacher {d.teacher!r} must be a {d.kind} detector "
+                "trained alone"
+            )
+    for f in fusions:
+        for kind in ("vgae", "gat"):
+            member = by_name.get(getattr(f, kind))
+            if member is None or member.kind != kind:
+                raise ValueError(f"roster: {f.name}.{kind} must name a {kind} detector")
+
+
+check_roster()

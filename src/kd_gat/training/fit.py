@@ -1,0 +1,82 @@
+"""Train one detector of the roster: build the model, data, loss and Lightning module, then fit.
+
+The single entry point of the training and distillation stages (a `teacher` turns the loss into
+that kind's distillation loss). Kedro-free: the stages' nodes only pass parameters through.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import lightning as L
+import pandas as pd
+from torch import nn
+from torch_geometric.data import Data
+
+from kd_gat.models import build_model, count_parameters
+from kd_gat.params.distillation import DistillationParams
+from kd_gat.params.training import resolve_job
+from kd_gat.roster import Detector
+from kd_gat.training.callbacks import mlflow_sink
+from kd_gat.training.datamodule import GraphDataModule, data_sizes
+from kd_gat.training.distillation import distillation_loss
+from kd_gat.training.losses import task_loss
+from kd_gat.training.modules import MODULES
+from kd_gat.training.trainer import fit
+
+log = logging.getLogger(__name__)
+
+
+def train_detector(
+    detector: Detector,
+    graphs_train: Sequence[Data],
+    graphs_val: Sequence[Data],
+    training: Mapping[str, Any],
+    trainer: Mapping[str, Any],
+    model_scales: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+    teacher: nn.Module | None = None,
+    distillation: Mapping[str, Any] | None = None,
+) -> tuple[nn.Module, pd.DataFrame]:
+    """Train `detector` and return it (best validation epoch, eval mode, CPU) and its history.
+
+    The VGAE trains on the normal windows of `graphs_train` only; the GAT on all of them,
+    with the class imbalance handled as `training.imbalance` says. With a `teacher` (same kind,
+    frozen), the loss becomes the distillation loss of that kind (`distillation.<kind>`).
+    """
+    spec = resolve_job(detector, training, trainer, model_scales, overrides)
+    cfg = spec.training
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    model = build_model(spec.kind, spec.model.model_dump(), **data_sizes(graphs_train))
+    datamodule = GraphDataModule(
+        graphs_train,
+        graphs_val,
+        batch_size=cfg.batch_size,
+        eval_batch_size=cfg.eval_batch_size,
+        num_workers=cfg.num_workers,
+        normal_only=spec.kind == "vgae",
+        balanced=spec.kind == "gat" and cfg.imbalance == "sampler",
+        seed=cfg.seed,
+    )
+    loss = task_loss(spec.kind, datamodule.train_labels, cfg.imbalance, cfg.vgae)
+    if teacher is not None:
+        kd = DistillationParams.model_validate(distillation or {})
+        loss = distillation_loss(spec.kind, loss, model, teacher, kd)
+    module = MODULES[spec.kind](
+        model, loss, lr=cfg.lr, weight_decay=cfg.weight_decay, teacher=teacher
+    )
+    log.info(
+        "%s: %s %s, %d parameters, %d training windows",
+        spec.name,
+        spec.kind,
+        detector.scale,
+        count_parameters(model),
+        len(datamodule.train_indices),
+    )
+    result = fit(module, datamodule, spec.trainer, cfg, spec.checkpoint_dir, mlflow_sink(spec.name))
+    log.info("%s: best %s = %s", spec.name, result.monitor, result.best_score)
+    if teacher is not None:
+        teacher.cpu()  # the fit may have moved it to an accelerator
+    return module.model.cpu().eval(), result.history
