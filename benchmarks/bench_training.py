@@ -135,7 +135,7 @@ def test_scores(model, store) -> str:
     from sklearn.metrics import f1_score, roc_auc_score
 
     model.eval()
-    p = torch.cat([model.attack_probability(model(b)) for b in graph_loader(store, 256)])
+    p = torch.cat([model.attack_probability(model(b)) for b in graph_loader(store, batch_size=256)])
     y = store.y
     auroc = roc_auc_score(y, p.numpy()) if 0 < y.sum() < len(y) else float("nan")
     return f"{f1_score(y, p.numpy() >= 0.5):.4f} | {auroc:.4f}"
@@ -156,7 +156,7 @@ def imbalance_study(params, train, val, tests, jobs: list[str], epochs: int | No
                     training["max_epochs"] = epochs
                 start = time.perf_counter()
                 model, history = train_detector(
-                    detector, train, val, training, trainer, params["model_scales"]
+                    train, val, training, trainer, params["model_scales"], detector=detector
                 )
                 seconds = time.perf_counter() - start
             best = int(history["val_f1"].idxmax())

@@ -48,7 +48,7 @@ def data():
 def run(data, tmp_path, kind="gat", **training):
     detector = Detector(f"{kind}_test", kind, "tiny")
     cfg = {"max_epochs": 4, "batch_size": 16, "patience": 10, "checkpoint_root": str(tmp_path)}
-    return train_detector(detector, *data, {**cfg, **training}, TRAINER, SCALES)
+    return train_detector(*data, {**cfg, **training}, TRAINER, SCALES, detector=detector)
 
 
 @pytest.mark.parametrize("kind", ["gat", "vgae"])
@@ -188,7 +188,13 @@ def test_training_node_accepts_a_frozen_teacher(kind, kd_metric, data, tmp_path)
     training = {"max_epochs": 2, "batch_size": 16, "checkpoint_root": str(tmp_path)}
     distillation = {"gat": {"alpha": 0.7, "temperature": 4.0}, "vgae": {"alpha": 0.5}}
     student, history = train_detector(
-        detector, *data, training, TRAINER, SCALES, teacher=teacher, distillation=distillation
+        *data,
+        training,
+        TRAINER,
+        SCALES,
+        teacher=teacher,
+        distillation=distillation,
+        detector=detector,
     )
     assert history[kd_metric].notna().all()
     assert all(torch.equal(v, before[k]) for k, v in teacher.state_dict().items())

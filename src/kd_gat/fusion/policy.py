@@ -20,7 +20,7 @@ def fuse(anomaly, p_attack, alpha):
 class QNetwork(nn.Module):
     """State (d,) → one Q-value per arm."""
 
-    def __init__(self, state_dim: int, num_arms: int, hidden: int = 64) -> None:
+    def __init__(self, state_dim: int, num_arms: int, hidden: int) -> None:
         super().__init__()
         self.config = {"state_dim": state_dim, "num_arms": num_arms, "hidden": hidden}
         self.net = nn.Sequential(
@@ -75,7 +75,7 @@ class FusionPolicy(nn.Module):
     kind = "fusion"
 
     def __init__(
-        self, state_columns: list[str], n_reference: int, num_arms: int, hidden: int = 64
+        self, state_columns: list[str], n_reference: int, num_arms: int, hidden: int
     ) -> None:
         super().__init__()
         self.config = {

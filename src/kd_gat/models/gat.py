@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import JumpingKnowledge, global_max_pool, global_mean_pool
 
-from kd_gat.models.layers import GATv2Stack, NodeEncoder, graph_inputs, mlp
+from kd_gat.models.layers import GATv2Stack, NodeEncoder, graph_inputs, init_arguments, mlp
 
 
 class GATClassifier(nn.Module):
@@ -38,20 +38,9 @@ class GATClassifier(nn.Module):
         head_hidden: int | None,
         num_classes: int = 2,
     ) -> None:
+        config = init_arguments(locals())
         super().__init__()
-        self.config: dict[str, Any] = {
-            "num_ids": num_ids,
-            "node_dim": node_dim,
-            "edge_dim": edge_dim,
-            "hidden": hidden,
-            "heads": heads,
-            "layers": layers,
-            "embed_dim": embed_dim,
-            "dropout": dropout,
-            "jk": jk,
-            "head_hidden": head_hidden,
-            "num_classes": num_classes,
-        }
+        self.config: dict[str, Any] = config
         self.encoder = NodeEncoder(num_ids, node_dim, embed_dim, hidden)
         self.gnn = GATv2Stack(hidden, heads, layers, edge_dim, dropout)
         self.jk = JumpingKnowledge(jk, channels=hidden, num_layers=layers)

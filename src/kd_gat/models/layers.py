@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -34,6 +34,12 @@ def graph_inputs(data) -> GraphInputs:
     return GraphInputs(
         data.x, data.node_id, data.edge_index, getattr(data, "edge_attr", None), batch, num_graphs
     )
+
+
+def init_arguments(init_locals: dict[str, Any]) -> dict[str, Any]:
+    """A constructor's arguments, from `locals()` taken first thing in `__init__`: a model's
+    `config`, enough to rebuild it (see `kd_gat.models.model_file`)."""
+    return {k: v for k, v in init_locals.items() if k not in ("self", "__class__")}
 
 
 def mlp(dims: Sequence[int], dropout: float = 0.0) -> nn.Sequential:

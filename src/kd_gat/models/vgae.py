@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from torch_geometric.utils import scatter
 
-from kd_gat.models.layers import GATv2Stack, NodeEncoder, graph_inputs, mlp
+from kd_gat.models.layers import GATv2Stack, NodeEncoder, graph_inputs, init_arguments, mlp
 
 LOGVAR_RANGE = (-10.0, 10.0)  # keeps exp(logvar) finite in the KL term and the sampling
 
@@ -101,19 +101,9 @@ class GraphVGAE(nn.Module):
         dropout: float,
         score_weights: tuple[float, float, float],
     ) -> None:
+        config = init_arguments(locals()) | {"score_weights": tuple(map(float, score_weights))}
         super().__init__()
-        self.config: dict[str, Any] = {
-            "num_ids": num_ids,
-            "node_dim": node_dim,
-            "edge_dim": edge_dim,
-            "hidden": hidden,
-            "heads": heads,
-            "layers": layers,
-            "embed_dim": embed_dim,
-            "latent": latent,
-            "dropout": dropout,
-            "score_weights": tuple(float(w) for w in score_weights),
-        }
+        self.config: dict[str, Any] = config
         self.latent = latent
         self.encoder = NodeEncoder(num_ids, node_dim, embed_dim, hidden)
         self.gnn = GATv2Stack(hidden, heads, layers, edge_dim, dropout)

@@ -11,6 +11,17 @@ from kedro.pipeline import Node, Pipeline
 
 from kd_gat.reporting import learning_curves_figure
 from kd_gat.roster import Detector
+from kd_gat.training.fit import train_detector
+
+# what every fit reads: argument of `train_detector` -> dataset
+FIT_INPUTS = {
+    "graphs_train": "graphs_train",
+    "graphs_val": "graphs_val",
+    "training": "params:training",
+    "trainer": "params:trainer",
+    "model_scales": "params:model_scales",
+    "detector_overrides": "params:detector_overrides",
+}
 
 
 def bind(func: Callable, **constants: Any) -> Callable:
@@ -19,22 +30,31 @@ def bind(func: Callable, **constants: Any) -> Callable:
     return update_wrapper(partial(func, **constants), func)
 
 
-def detector_pipeline(detector: Detector, fit: Node, inputs: dict[str, str]) -> Pipeline:
-    """`fit` (writing `model`, `training_history`) and the learning-curve plot under namespace
-    `detector.name`; `inputs` maps the fit's free inputs to the datasets they read, and
-    parameters keep their names."""
-    return Pipeline(
-        [
-            fit,
-            Node(
-                learning_curves_figure,
-                inputs={detector.name: "training_history"},
-                outputs="learning_curves",
-                name="plot_learning_curves",
-            ),
-        ],
-        namespace=detector.name,
+def detector_pipeline(detector: Detector) -> Pipeline:
+    """Namespace `detector.name`: fit the detector (from its frozen `<teacher>.model` for a
+    distilled student) into `model` and `training_history`, and plot its learning curves.
+    Shared inputs and parameters keep their names."""
+    inputs = dict(FIT_INPUTS)
+    if detector.teacher is not None:
+        inputs |= {"teacher": "teacher", "distillation": "params:distillation"}
+    fit = Node(
+        bind(train_detector, detector=detector),
         inputs=inputs,
-        parameters={p for p in fit.inputs if p.startswith("params:")},
+        outputs=["model", "training_history"],
+        name="train_model" if detector.teacher is None else "distill_model",
+    )
+    plot = Node(
+        learning_curves_figure,
+        inputs={detector.name: "training_history"},
+        outputs="learning_curves",
+        name="plot_learning_curves",
+    )
+    free = {"graphs_train", "graphs_val"}
+    return Pipeline(
+        [fit, plot],
+        namespace=detector.name,
+        inputs={name: name for name in free}
+        | ({} if detector.teacher is None else {"teacher": f"{detector.teacher}.model"}),
+        parameters={p for p in inputs.values() if p.startswith("params:")},
         tags=[detector.name],
     )

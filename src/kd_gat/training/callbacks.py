@@ -26,7 +26,7 @@ class NonFiniteLossError(RuntimeError):
 class NonFiniteGuard(L.Callback):
     """Count the batches the module skipped for a non-finite loss; fail past `max_batches`."""
 
-    def __init__(self, max_batches: int = 10) -> None:
+    def __init__(self, max_batches: int) -> None:
         self.max_batches = max_batches
         self.skipped = 0
 

@@ -51,7 +51,7 @@ class StoreCollate:
 
 
 def graph_loader(
-    store: Sequence[Data], indices: Sequence[int] | None = None, batch_size: int = 64, **kwargs
+    store: Sequence[Data], indices: Sequence[int] | None = None, *, batch_size: int, **kwargs
 ) -> DataLoader:
     """DataLoader of `Batch`es over `indices` (default: every window) of a graph store."""
     positions = list(range(len(store))) if indices is None else [int(i) for i in indices]
@@ -104,7 +104,7 @@ class GraphDataModule(L.LightningDataModule):
         return graph_loader(
             store,
             indices,
-            batch_size,
+            batch_size=batch_size,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             **kwargs,

@@ -1,7 +1,8 @@
 """Train one detector of the roster: build the model, data, loss and Lightning module, then fit.
 
 The single entry point of the training and distillation stages (a `teacher` turns the loss into
-that kind's distillation loss). Kedro-free: the stages' nodes only pass parameters through.
+that kind's distillation loss: α·T²·KL + (1−α)·CE for the GAT, (1−α)·task + α·(latent +
+reconstruction matching) for the VGAE).
 """
 
 from __future__ import annotations
@@ -30,23 +31,29 @@ log = logging.getLogger(__name__)
 
 
 def train_detector(
-    detector: Detector,
     graphs_train: Sequence[Data],
     graphs_val: Sequence[Data],
     training: Mapping[str, Any],
     trainer: Mapping[str, Any],
     model_scales: Mapping[str, Any],
-    overrides: Mapping[str, Any] | None = None,
+    detector_overrides: Mapping[str, Any] | None = None,
     teacher: nn.Module | None = None,
     distillation: Mapping[str, Any] | None = None,
+    *,
+    detector: Detector,
 ) -> tuple[nn.Module, pd.DataFrame]:
     """Train `detector` and return it (best validation epoch, eval mode, CPU) and its history.
+
+    The node function of the training and distillation stages (the roster entry bound per
+    namespace with `kd_gat.pipelines.bind`). Kedro does all dataset I/O; the exception is the
+    fit's checkpoint folder `<training.checkpoint_root>/<name>/`, which Lightning writes so that
+    an interrupted run resumes. Per-epoch metrics also go to the active MLflow run, if any.
 
     The VGAE trains on the normal windows of `graphs_train` only; the GAT on all of them,
     with the class imbalance handled as `training.imbalance` says. With a `teacher` (same kind,
     frozen), the loss becomes the distillation loss of that kind (`distillation.<kind>`).
     """
-    spec = resolve_job(detector, training, trainer, model_scales, overrides)
+    spec = resolve_job(detector, training, trainer, model_scales, detector_overrides)
     cfg = spec.training
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_model(spec.kind, spec.model.model_dump(), **data_sizes(graphs_train))

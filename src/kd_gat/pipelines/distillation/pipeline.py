@@ -1,40 +1,15 @@
 """Distillation pipeline: per distilled student of the roster, a namespace `<name>` that trains it
 from its frozen teacher's `<teacher>.model` (saved by the training stage) and writes the same
-artifacts as a training namespace."""
+artifacts as a training namespace. Loss: α·T²·KL + (1−α)·CE (GAT); (1−α)·task + α·(latent +
+reconstruction matching) (VGAE); α and T from `distillation.<kind>`."""
 
 from __future__ import annotations
 
-from kedro.pipeline import Node, Pipeline
+from kedro.pipeline import Pipeline
 
 from kd_gat import roster
-from kd_gat.pipelines import bind, detector_pipeline
-
-from .nodes import distill_model
-
-INPUTS = ["graphs_train", "graphs_val"]
-PARAMS = [
-    "params:training",
-    "params:trainer",
-    "params:model_scales",
-    "params:detector_overrides",
-    "params:distillation",
-]
+from kd_gat.pipelines import detector_pipeline
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return sum(
-        (
-            detector_pipeline(
-                d,
-                Node(
-                    bind(distill_model, detector=d),
-                    inputs=[*INPUTS, "teacher", *PARAMS],
-                    outputs=["model", "training_history"],
-                    name="distill_model",
-                ),
-                inputs={name: name for name in INPUTS} | {"teacher": f"{d.teacher}.model"},
-            )
-            for d in roster.distilled()
-        ),
-        Pipeline([]),
-    )
+    return sum((detector_pipeline(d) for d in roster.distilled()), Pipeline([]))

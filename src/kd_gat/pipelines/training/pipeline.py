@@ -4,31 +4,11 @@ on `graphs_train` / `graphs_val` and writes `<name>.model`, `.training_history`,
 
 from __future__ import annotations
 
-from kedro.pipeline import Node, Pipeline
+from kedro.pipeline import Pipeline
 
 from kd_gat import roster
-from kd_gat.pipelines import bind, detector_pipeline
-
-from .nodes import train_model
-
-INPUTS = ["graphs_train", "graphs_val"]
-PARAMS = ["params:training", "params:trainer", "params:model_scales", "params:detector_overrides"]
+from kd_gat.pipelines import detector_pipeline
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return sum(
-        (
-            detector_pipeline(
-                d,
-                Node(
-                    bind(train_model, detector=d),
-                    inputs=[*INPUTS, *PARAMS],
-                    outputs=["model", "training_history"],
-                    name="train_model",
-                ),
-                inputs={name: name for name in INPUTS},
-            )
-            for d in roster.trained()
-        ),
-        Pipeline([]),
-    )
+    return sum((detector_pipeline(d) for d in roster.trained()), Pipeline([]))
