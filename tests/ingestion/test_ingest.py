@@ -69,7 +69,8 @@ def test_hand_written_rows_decode_exactly(tmp_path: Path) -> None:
     ]
     frames, rejects, _, _ = ingest_one(tmp_path, csv_text(*lines))
     assert rejects.empty
-    assert frames["row"].tolist() == [1, 2, 3, 4, 5]
+    assert frames["row"].tolist() == [3, 5, 4, 1, 2]  # in time order (timestamps go back)
+    frames = frames.sort_values("row", ignore_index=True)
     assert frames["can_id"].tolist() == [485, 536870911, 536870911, 0xC1, 0]
     assert frames["dlc"].tolist() == [8, 0, 1, 2, 4]
     assert frames[BYTE_COLUMNS].to_numpy().tolist() == [
@@ -85,6 +86,18 @@ def test_hand_written_rows_decode_exactly(tmp_path: Path) -> None:
     assert (frames["split"] == "train_with_attacks").all()
     assert (frames["scenario"] == "train_02_with_attacks").all()
     assert (frames["attack_kind"] == "DoS").all()
+
+
+def test_timestamps_that_go_back_are_put_in_time_order(tmp_path: Path) -> None:
+    lines = ["3.0,1E5,01,0", "1.0,1E6,02,0", "2.0,1E7,03,1", "2.0,1E8,04,0", "4.0,1E9,05,0"]
+    frames, rejects, report, _ = ingest_one(tmp_path, csv_text(*lines))
+    assert rejects.empty  # nothing is dropped ...
+    assert frames["timestamp"].tolist() == [1.0, 2.0, 2.0, 3.0, 4.0]  # ... frames in time order
+    assert frames["row"].tolist() == [2, 3, 4, 1, 5]  # equal times keep file order
+    assert frames["byte_0"].tolist() == [2, 3, 4, 1, 5]  # each frame keeps its own fields
+    assert report["captures"][0]["rows_moved"] == 4
+    _, _, in_order, _ = ingest_one(tmp_path / "sorted", csv_text(*sorted(lines)))
+    assert in_order["captures"][0]["rows_moved"] == 0
 
 
 def test_frames_dtypes(tmp_path: Path) -> None:

@@ -8,10 +8,11 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kd_gat.datasets.captures import read_capture
+from kd_gat.ingestion.read import read_capture
 from kd_gat.ingestion.schemas import REASONS, Frames, RejectedFrames
 from kd_gat.pipelines.ingestion.nodes import ingest_captures
 from tests.ingestion.helpers import (
@@ -234,6 +235,8 @@ def test_every_row_is_a_frame_or_a_reject(capture) -> None:
     assert stats["rejects_by_reason"] == dict(Counter(r["reason"] for _, r in bad))
     assert report["totals"]["rows_in"] == len(numbered)
 
+    assert (np.diff(frames["timestamp"].to_numpy()) >= 0).all()  # in time order ...
+    frames = frames.sort_values("row", ignore_index=True)  # ... and nothing else changed
     assert frames["row"].tolist() == [i for i, _ in good]
     columns = ["timestamp", "can_id", "dlc", *BYTE_COLUMNS, "attack"]
     assert frames[columns].to_dict("records") == [r["frame"] for _, r in good]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kd_gat.datasets.captures import read_capture
 from kd_gat.ingestion.captures import CaptureError
+from kd_gat.ingestion.read import read_capture
 from tests.ingestion.helpers import CORPUS, HEADER, csv_text, write_capture
 
 FILES = CORPUS / "files"
@@ -110,3 +110,18 @@ def test_rows_in_counts_non_blank_data_lines(
     assert capture.rows_in == sum(1 for line in lines if line)
     # blank lines are not rows: the row numbers of the lines with a wrong field count skip them
     assert capture.bad_lines == ((2, "x"), (3, "   "), (5, "3.0,1E5,00"))
+
+
+def test_header_names_with_surrounding_spaces_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "spaced.csv"
+    path.write_text(" timestamp , arbitration_id,data_field ,attack \n1.5,1E5,0102,1\n")
+    capture = read_capture(path, "train_02_with_attacks/spaced.csv")
+    assert capture.table.column_names == ["timestamp", "arbitration_id", "data_field", "attack"]
+    assert capture.table.to_pydict()["data_field"] == ["0102"]
+
+
+def test_a_repeated_column_name_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text("timestamp,arbitration_id,data_field,attack, attack\n1.5,1E5,0102,1,0\n")
+    with pytest.raises(CaptureError, match=r"twice\.csv: column\(s\) \['attack'\] appear more"):
+        read_capture(path, "train_02_with_attacks/twice.csv")

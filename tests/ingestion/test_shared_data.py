@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kd_gat.datasets.captures import read_capture
+from kd_gat.ingestion.read import read_capture
 from kd_gat.pipelines.ingestion.nodes import ingest_captures
 from tests.ingestion.helpers import BYTE_COLUMNS, expected_frame, expected_reject, load_params
 
@@ -43,6 +43,9 @@ def test_real_capture(shared_data: Path, relpath: str) -> None:
     assert int(frames["attack"].sum()) == stats["attack_frames"] == attacks
     assert stats["attack_share"] == pytest.approx(attacks / len(valid))
     want_rows = [i for i, verdict in enumerate(verdicts, 1) if verdict is None]
+    assert (np.diff(frames["timestamp"].to_numpy()) >= 0).all()  # in time order
+    assert stats["rows_moved"] == int((frames["row"].to_numpy() != want_rows).sum())
+    frames = frames.sort_values("row", ignore_index=True)  # back to file order
     assert frames["row"].tolist() == want_rows
     assert sorted(rejects["row"]) == [i for i, v in enumerate(verdicts, 1) if v is not None]
     # spot-check decoded values on an even spread of rows

@@ -46,7 +46,12 @@ def read_capture(file: Path, relpath: str, labelled: bool = True) -> RawCapture:
     if not len(bounds[0]):
         raise CaptureError(f"{file}: empty file")
     header_line = text[bounds[0][0] : bounds[1][0]].removeprefix(_BOM)
-    header = [h.strip() for h in header_line.decode("utf-8", "replace").split(",")]
+    names = header_line.decode("utf-8", "replace").split(",")  # as written, spaces included
+    header = [h.strip() for h in names]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise CaptureError(f"{file}: column(s) {repeated} appear more than once in the header")
+    written = dict(zip(header, names, strict=True))
     missing = [c for c in RAW_COLUMNS if c not in header and (labelled or c != "attack")]
     if missing:
         raise CaptureError(
@@ -68,8 +73,8 @@ def read_capture(file: Path, relpath: str, labelled: bool = True) -> RawCapture:
             # CAN captures never quote: a stray quote is data (and then not hex), not a field
             parse_options=pa_csv.ParseOptions(quote_char=False, invalid_row_handler=skip),
             convert_options=pa_csv.ConvertOptions(
-                column_types={c: pa.large_string() for c in header},
-                include_columns=[c for c in RAW_COLUMNS if c in header],
+                column_types={name: pa.large_string() for name in names},
+                include_columns=[written[c] for c in RAW_COLUMNS if c in written],
                 # only an empty field is missing: "NA", "null", "nan" stay text and are judged
                 null_values=[""],
                 strings_can_be_null=True,
@@ -77,6 +82,7 @@ def read_capture(file: Path, relpath: str, labelled: bool = True) -> RawCapture:
         )
     except pa.ArrowInvalid as exc:
         raise CaptureError(f"{file}: not a readable CSV ({exc})") from exc
+    table = table.rename_columns([name.strip() for name in table.column_names])
     if "attack" not in header:
         label = pa.repeat(pa.scalar("0", pa.large_string()), table.num_rows)
         table = table.append_column("attack", label)

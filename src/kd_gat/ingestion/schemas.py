@@ -40,7 +40,8 @@ class RawFrames(pa.DataFrameModel):
 
 
 class Frames(pa.DataFrameModel):
-    """Typed, validated frames: one table, one row per CSV row kept, sorted by capture and row."""
+    """Typed, validated frames: one table, one row per CSV row kept, sorted by capture, then by
+    time (file order where timestamps are equal; see `validate.in_time_order`)."""
 
     capture: Series[pd.CategoricalDtype]
     split: Series[pd.CategoricalDtype] = pa.Field(

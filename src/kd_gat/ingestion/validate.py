@@ -102,8 +102,24 @@ def _typed_frames(table: pa.Table, rows: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(typed)
 
 
-def parse_capture(capture: RawCapture, info: CaptureInfo) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split one capture's rows into typed frames and rejects; every row lands in one of them."""
+def in_time_order(frames: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Frames of one capture in time order, and how many rows moved.
+
+    Policy for timestamps that go back within a capture (loggers merging channels do this):
+    the frames are sorted by timestamp, stably, so equal timestamps keep file order and every
+    frame keeps its `row`; nothing is dropped. Windows then never end before they start and
+    inter-arrival features are never negative.
+    """
+    ts = frames["timestamp"].to_numpy()
+    if len(ts) < 2 or (np.diff(ts) >= 0).all():
+        return frames, 0
+    order = np.argsort(ts, kind="stable")
+    return frames.iloc[order].reset_index(drop=True), int((order != np.arange(len(ts))).sum())
+
+
+def parse_capture(capture: RawCapture, info: CaptureInfo) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Split one capture's rows into typed frames (in time order) and rejects; every row lands in
+    one of them. Also returns how many frames were moved into time order."""
     table = capture.table
     rows = _data_rows(table.num_rows, np.array([r for r, _ in capture.bad_lines], np.int64))
     raw = table.to_pandas()
@@ -127,8 +143,8 @@ def parse_capture(capture: RawCapture, info: CaptureInfo) -> tuple[pd.DataFrame,
     )
     keep = np.flatnonzero(~bad)
     kept = table.take(keep) if len(keep) < table.num_rows else table
-    frames = _typed_frames(kept, rows[keep])
-    return frames, rejects
+    frames, moved = in_time_order(_typed_frames(kept, rows[keep]))
+    return frames, rejects, moved
 
 
 def _capture_stats(
@@ -200,8 +216,12 @@ def validate_captures(
     described = _unique_ids(described)
     frame_parts, reject_parts, per_capture, infos = [], [], [], []
     for info, capture in described:  # a loop per capture file; row work inside is vectorised
-        frames, rejects = parse_capture(capture, info)
-        per_capture.append(_capture_stats(capture, info, frames, rejects))
+        frames, rejects, moved = parse_capture(capture, info)
+        per_capture.append(_capture_stats(capture, info, frames, rejects) | {"rows_moved": moved})
+        if moved:
+            log.warning(
+                "%s: timestamps go back; %d rows moved into time order", info.capture, moved
+            )
         frame_parts.append(frames)
         infos.append(info)
         reject_parts.append(rejects)
