@@ -1,6 +1,7 @@
 """Project hooks: parameter validation before work, per-node pace logging."""
 
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -50,3 +51,21 @@ def test_a_bad_detector_override_fails_up_front() -> None:
         validate_parameters({"detector_overrides": {"gat_studnt": {"model": {"hidden": 8}}}})
     with pytest.raises(pydantic.ValidationError, match="lr"):
         validate_parameters({"fusion": {"dqn": {"lr": -1}}})
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"trainng": {"max_epochs": 1}}, "unknown parameter 'trainng'; did you mean 'training'"),
+        ({"window_size": 0}, "unknown parameter 'window_size'; did you mean 'graphs.window_size'"),
+        ({"raw_root": "data", "dataset": ""}, "dataset"),
+        ({"raw_root": "data", "dataset": None}, "dataset"),
+        ({"raw_root": "data", "dataset": "../x"}, "dataset"),
+        ({"raw_root": "d", "dataset": "s", "inference_gat": "vgae_teacher"}, "not a gat detector"),
+        ({"raw_root": "d", "dataset": "s", "inference_fusion": "dqn"}, "not a fusion pair"),
+    ],
+)
+def test_misspelt_or_empty_top_level_parameters_fail_up_front(params, message) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        validate_parameters(params)
+    validate_parameters({"raw_root": "data", "dataset": "set_01", "inference_gat": "gat_teacher"})

@@ -14,10 +14,10 @@ from kedro.config import OmegaConfigLoader
 from pydantic import BaseModel
 
 from kd_gat.params import PARAMETER_MODELS
+from kd_gat.params.run import RunParams
 from kd_gat.settings import CONFIG_LOADER_ARGS
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-PUBLIC = {"raw_root", "dataset", "input_root"}  # plain values named on the command line
 
 
 def parameters(env: str) -> dict:
@@ -45,7 +45,8 @@ def defaults_differing(model: type[BaseModel], values: dict, path: str) -> list[
 @pytest.mark.parametrize("env", ["base", "smoke", "gpu"])
 def test_every_group_has_a_model_and_validates(env):
     params = parameters(env)
-    assert set(params) - PUBLIC == set(PARAMETER_MODELS)
+    assert set(params) - set(RunParams.model_fields) == set(PARAMETER_MODELS)
+    RunParams.model_validate({k: v for k, v in params.items() if k in RunParams.model_fields})
     for group, model in PARAMETER_MODELS.items():
         model.model_validate(params[group])
 

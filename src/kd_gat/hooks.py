@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
 from collections.abc import Mapping
@@ -10,12 +11,27 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 
 from kd_gat.params import PARAMETER_MODELS
+from kd_gat.params.run import RunParams
 
 log = logging.getLogger(__name__)
 
 
+class UnknownParameterError(ValueError):
+    """A top-level parameter that no group or public parameter has (a misspelling)."""
+
+
 def validate_parameters(params: dict[str, Any]) -> None:
-    """Raise a pydantic ValidationError naming the group and key of the first bad parameter."""
+    """Raise on the first bad parameter: an unknown top-level key (with the closest known name),
+    or a pydantic ValidationError naming the group and key."""
+    known = [*PARAMETER_MODELS, *RunParams.model_fields]
+    for key in params:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1) or [
+                f"{g}.{key}" for g, m in PARAMETER_MODELS.items() if key in m.model_fields
+            ]
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UnknownParameterError(f"unknown parameter {key!r}{hint} (known: {known})")
+    RunParams.model_validate({k: params[k] for k in RunParams.model_fields if k in params})
     for group, model in PARAMETER_MODELS.items():
         if group in params:
             model.model_validate(params[group])
