@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import lightning as L
 import pandas as pd
@@ -22,7 +23,7 @@ from kd_gat.training.datamodule import GraphDataModule, data_sizes
 from kd_gat.training.fit import train_detector
 from kd_gat.training.losses import ClassificationLoss
 from kd_gat.training.modules import GATModule
-from kd_gat.training.trainer import fit
+from kd_gat.training.trainer import CheckpointError, fit
 from tests.synthetic import synthetic_windows
 
 TRAINER = {"enable_progress_bar": False, "enable_model_summary": False}
@@ -108,11 +109,13 @@ class KilledInEpoch2(GATModule):
             raise Killed
 
 
-def fit_gat(data, tmp_path, module_cls=GATModule, **training):
+def fit_gat(data, tmp_path, module_cls=GATModule, fingerprint="data-a", **training):
     L.seed_everything(0, verbose=False)
     train, val = data
     model = build_model("gat", tiny("gat"), **data_sizes(train))
-    module = module_cls(model, ClassificationLoss(), lr=1e-2, weight_decay=0.0)
+    module = module_cls(
+        model, ClassificationLoss(), lr=1e-2, weight_decay=0.0, fingerprint=fingerprint
+    )
     cfg = TrainingParams(max_epochs=4, batch_size=16, patience=10, **training)
     dm = GraphDataModule(train, val, batch_size=16, seed=0)
     return fit(module, dm, TrainerParams(**TRAINER), cfg, tmp_path)
@@ -139,6 +142,21 @@ def test_interrupted_run_resumes_from_last_checkpoint(data, tmp_path):
     assert fresh.history.iloc[:2]["val_loss"].tolist() == [r["val_loss"] for r in killed_rows]
 
 
+def test_a_checkpoint_of_other_data_is_not_resumed(data, tmp_path, caplog):
+    with pytest.raises(Killed):
+        fit_gat(data, tmp_path, KilledInEpoch2, fingerprint="data-a")
+    with caplog.at_level(logging.WARNING, logger="kd_gat.training.trainer"):
+        other = fit_gat(data, tmp_path, fingerprint="data-b", resume=True)
+    assert other.history["epoch"].tolist() == [0, 1, 2, 3]  # started afresh ...
+    assert "from other data or parameters (data-a, now data-b)" in caplog.text  # ... and said why
+
+
+def test_an_unreadable_checkpoint_is_an_error_naming_it(data, tmp_path):
+    (tmp_path / "last.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"last\.ckpt: unreadable checkpoint .* Delete it"):
+        fit_gat(data, tmp_path, resume=True)
+
+
 @pytest.mark.parametrize("kind", ["gat", "vgae"])
 def test_checkpoint_round_trip_gives_identical_outputs(kind, data, tmp_path):
     model = build_model(kind, tiny(kind), **data_sizes(data[0])).eval()
@@ -162,7 +180,7 @@ def test_versioned_model_dataset_round_trip(data, tmp_path):
     raw = torch.load(
         tmp_path / "vgae.pt" / "2026-01-02T00.00.00.000Z" / "vgae.pt", weights_only=True
     )
-    assert set(raw) == {"kind", "config", "state_dict"}
+    assert set(raw) == {"kind", "config", "state_dict", "fingerprint"}
     batch = Batch.from_data_list(data[1][:4])
     assert torch.equal(model.anomaly_score(batch), loaded.anomaly_score(batch))
 

@@ -12,8 +12,10 @@ save version, which the catalog rejects (`VersionAlreadyExistsError`).
 
 from __future__ import annotations
 
+import io
+import os
 from copy import deepcopy
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import fsspec
@@ -26,7 +28,16 @@ from kedro.io.core import (
 )
 from torch import nn
 
-from kd_gat.models.model_file import load_model, save_model
+from kd_gat.models.model_file import first_line, load_model, save_model
+
+
+def global_rank() -> int:
+    """This process's rank in a distributed run (0 outside one), from the variables that
+    Lightning, torchrun and SLURM set, read in Lightning's order."""
+    for name in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
+        if name in os.environ:
+            return int(os.environ[name])
+    return 0
 
 
 class TorchModelDataset(AbstractVersionedDataset[nn.Module, nn.Module]):
@@ -71,14 +82,33 @@ class TorchModelDataset(AbstractVersionedDataset[nn.Module, nn.Module]):
     def load(self) -> nn.Module:
         path = get_filepath_str(self._get_load_path(), self._protocol)
         with self._fs.open(path, "rb") as file:
-            return load_model(file)
+            data = file.read()
+        try:
+            return load_model(io.BytesIO(data))
+        except Exception as exc:  # torch, zip and state-dict errors alike: say which file
+            raise DatasetError(
+                f"{path}: not a readable kd_gat model file "
+                f"({type(exc).__name__}: {first_line(exc)}). Delete it (with its version "
+                "folder) and re-run the stage that writes it."
+            ) from exc
 
     def save(self, data: nn.Module) -> None:
+        """Write the file atomically (a temporary file renamed into place, locally), and only on
+        the first process of a distributed run (every DDP process runs the same nodes)."""
         if not hasattr(data, "kind") or not hasattr(data, "config"):
             raise DatasetError(f"{type(data).__name__} is not a kd_gat model (no kind/config)")
+        if global_rank() != 0:
+            return
         path = get_filepath_str(self._get_save_path(), self._protocol)
-        with self._fs.open(path, "wb") as file:
-            save_model(data, file)
+        buffer = io.BytesIO()
+        save_model(data, buffer)
+        if self._protocol == "file":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            partial = Path(f"{path}.partial-{os.getpid()}")
+            partial.write_bytes(buffer.getvalue())
+            os.replace(partial, path)
+        else:
+            self._fs.pipe_file(path, buffer.getvalue())
         self._invalidate_cache()
         if self._mlflow_artifact_path is not None:
             self._log_to_mlflow(path)

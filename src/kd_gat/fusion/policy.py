@@ -84,6 +84,7 @@ class FusionPolicy(nn.Module):
             "num_arms": num_arms,
             "hidden": hidden,
         }
+        self.fingerprint = ""
         self.state = FusionState(len(state_columns), n_reference)
         self.q = QNetwork(len(state_columns) + 1, num_arms, hidden)
         self.register_buffer("arms", torch.linspace(0, 1, num_arms))

@@ -7,6 +7,7 @@ only shifted.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -46,8 +47,10 @@ def _standardise(values: np.ndarray, names: tuple[str, ...], stats: dict[str, An
 
 
 def apply_feature_stats(store: GraphStore, stats: dict[str, Any]) -> GraphStore:
-    """The store with standardised node and edge features."""
-    return store.with_features(
+    """The store with standardised node and edge features, carrying the statistics'
+    fingerprint (what the models trained on it will carry too)."""
+    normalised = store.with_features(
         _standardise(store.x, store.node_features, stats["node"]),
         _standardise(store.edge_attr, store.edge_features, stats["edge"]),
     )
+    return replace(normalised, fingerprint=stats.get("fingerprint", ""))

@@ -71,6 +71,7 @@ class GraphStore:
     node_features: tuple[str, ...]
     edge_features: tuple[str, ...]
     num_ids: int
+    fingerprint: str = ""  # of the feature statistics that normalised it (`kd_gat.fingerprint`)
 
     def __post_init__(self) -> None:
         n = len(self.windows)
@@ -182,6 +183,7 @@ class GraphStore:
             "node_features": np.array(self.node_features, dtype=np.str_),
             "edge_features": np.array(self.edge_features, dtype=np.str_),
             "num_ids": np.array(self.num_ids, dtype=np.int64),
+            "fingerprint": np.array(self.fingerprint, dtype=np.str_),
             "windows_columns": np.array(list(self.windows.columns), dtype=np.str_),
         }
         for column in self.windows.columns:
@@ -230,4 +232,5 @@ class GraphStore:
                 node_features=tuple(str(f) for f in data["node_features"]),
                 edge_features=tuple(str(f) for f in data["edge_features"]),
                 num_ids=int(data["num_ids"]),
+                fingerprint=str(data["fingerprint"]) if "fingerprint" in data else "",
             )

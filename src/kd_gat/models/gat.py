@@ -41,6 +41,7 @@ class GATClassifier(nn.Module):
         config = init_arguments(locals())
         super().__init__()
         self.config: dict[str, Any] = config
+        self.fingerprint = ""  # of the graphs it is trained on (`kd_gat.fingerprint`)
         self.encoder = NodeEncoder(num_ids, node_dim, embed_dim, hidden)
         self.gnn = GATv2Stack(hidden, heads, layers, edge_dim, dropout)
         self.jk = JumpingKnowledge(jk, channels=hidden, num_layers=layers)

@@ -1,4 +1,5 @@
-"""Model files: `{"kind", "config", "state_dict"}`, loaded with `torch.load(weights_only=True)`.
+"""Model files: `{"kind", "config", "state_dict", "fingerprint"}`, loaded with
+`torch.load(weights_only=True)`.
 
 Only tensors and plain Python values are stored, so loading never unpickles code. Beside the
 models and free of Lightning, so the Kedro dataset, scoring and deployment read it cheaply.
@@ -17,11 +18,13 @@ from kd_gat.models import model_from_config
 
 
 def model_payload(model: nn.Module) -> dict[str, Any]:
-    """What is saved: the model kind, the arguments that built it, and its weights on CPU."""
+    """What is saved: the model kind, the arguments that built it, its weights on CPU and the
+    fingerprint of the graphs it was trained on (`kd_gat.fingerprint`; "" if unknown)."""
     return {
         "kind": model.kind,
         "config": dict(model.config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "fingerprint": model.fingerprint,
     }
 
 
@@ -29,6 +32,7 @@ def model_from_payload(payload: Mapping[str, Any]) -> nn.Module:
     """Rebuild the model of a payload, weights loaded, in eval mode."""
     model = model_from_config(payload["kind"], payload["config"])
     model.load_state_dict(payload["state_dict"])
+    model.fingerprint = payload.get("fingerprint", "")
     return model.eval()
 
 
@@ -38,3 +42,9 @@ def save_model(model: nn.Module, file: str | Path | IO[bytes]) -> None:
 
 def load_model(file: str | Path | IO[bytes]) -> nn.Module:
     return model_from_payload(torch.load(file, map_location="cpu", weights_only=True))
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (torch's unpickling errors run to a page and end
+    with advice to load with `weights_only=False`, which this project never does)."""
+    return (str(exc).strip().splitlines() or [""])[0]

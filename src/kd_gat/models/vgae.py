@@ -104,6 +104,7 @@ class GraphVGAE(nn.Module):
         config = init_arguments(locals()) | {"score_weights": tuple(map(float, score_weights))}
         super().__init__()
         self.config: dict[str, Any] = config
+        self.fingerprint = ""  # of the graphs it is trained on (`kd_gat.fingerprint`)
         self.latent = latent
         self.encoder = NodeEncoder(num_ids, node_dim, embed_dim, hidden)
         self.gnn = GATv2Stack(hidden, heads, layers, edge_dim, dropout)

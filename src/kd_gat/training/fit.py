@@ -16,6 +16,7 @@ import pandas as pd
 from torch import nn
 from torch_geometric.data import Data
 
+from kd_gat.fingerprint import check_same, dataset_of, fingerprint
 from kd_gat.models import build_model, count_parameters
 from kd_gat.params.distillation import DistillationParams
 from kd_gat.params.training import resolve_job
@@ -55,8 +56,13 @@ def train_detector(
     """
     spec = resolve_job(detector, training, trainer, model_scales, detector_overrides)
     cfg = spec.training
+    data_fp = getattr(graphs_train, "fingerprint", "")
+    check_same("graphs_train", data_fp, "graphs_val", getattr(graphs_val, "fingerprint", ""))
+    if teacher is not None:
+        check_same(f"{detector.teacher}.model", teacher.fingerprint, "graphs_train", data_fp)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_model(spec.kind, spec.model.model_dump(), **data_sizes(graphs_train))
+    model.fingerprint = data_fp
     datamodule = GraphDataModule(
         graphs_train,
         graphs_val,
@@ -72,7 +78,20 @@ def train_detector(
         kd = DistillationParams.model_validate(distillation or {})
         loss = distillation_loss(spec.kind, loss, model, teacher, kd)
     module = MODULES[spec.kind](
-        model, loss, lr=cfg.lr, weight_decay=cfg.weight_decay, teacher=teacher
+        model,
+        loss,
+        lr=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        teacher=teacher,
+        # what a checkpoint must match to be resumed: data, architecture, optimisation
+        fingerprint=fingerprint(
+            dataset_of(data_fp),
+            data_fp,
+            spec.model.model_dump(),
+            cfg.model_dump(exclude={"max_epochs", "patience", "resume", "num_workers"}),
+            getattr(teacher, "fingerprint", None),
+            dict(distillation or {}) if teacher is not None else None,
+        ),
     )
     log.info(
         "%s: %s %s, %d parameters, %d training windows",

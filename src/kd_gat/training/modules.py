@@ -40,9 +40,11 @@ class GraphModule(L.LightningModule):
         lr: float | None = None,
         weight_decay: float | None = None,
         teacher: nn.Module | None = None,
+        fingerprint: str = "",
     ) -> None:
         super().__init__()
-        # what rebuilds the model, and the optimiser settings, travel in every checkpoint
+        # what rebuilds the model, the optimiser settings and the fingerprint of data and
+        # parameters (checked before resuming) travel in every checkpoint
         self.save_hyperparameters(
             {
                 "kind": model.kind,
@@ -50,6 +52,7 @@ class GraphModule(L.LightningModule):
                 "lr": lr,
                 "weight_decay": weight_decay,
                 "teacher": None if teacher is None else teacher.kind,
+                "fingerprint": fingerprint,
             }
         )
         self.model = model

@@ -22,6 +22,7 @@ import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
+from kd_gat.models.model_file import first_line
 from kd_gat.params.training import TrainerParams, TrainingParams
 from kd_gat.training.callbacks import EpochSink, MetricsHistory, NonFiniteGuard
 from kd_gat.training.modules import GraphModule
@@ -115,6 +116,36 @@ def lightning_state_dict(ckpt_path: str | Path, prefix: str = "model.") -> dict[
     return {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
 
 
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read."""
+
+
+def check_resumable(last: Path, fingerprint: str) -> None:
+    """Keep `last` for Lightning to resume only if it is readable and of the same data and
+    parameters (its `fingerprint` hyper-parameter); remove it, saying why, if it is another's.
+    An unreadable checkpoint is an error naming the file and what to do."""
+    if not last.exists():
+        return
+    try:
+        saved = torch.load(last, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"{last}: unreadable checkpoint ({type(exc).__name__}: {first_line(exc)}). "
+            "Delete it to start this model afresh, or run with `--params training.resume=false`."
+        ) from exc
+    theirs = saved.get("hyper_parameters", {}).get("fingerprint")
+    if theirs != fingerprint:
+        log.warning(
+            "%s is from other data or parameters (%s, now %s): starting afresh",
+            last,
+            theirs,
+            fingerprint,
+        )
+        last.unlink(missing_ok=True)
+        return
+    log.info("resuming from %s", last)
+
+
 def fit(
     module: GraphModule,
     datamodule: L.LightningDataModule,
@@ -130,8 +161,8 @@ def fit(
     )
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     trainer = build_trainer(trainer_params, training, monitor, checkpoint_dir, sink)
-    if training.resume and (checkpoint_dir / f"{LAST}.ckpt").exists():
-        log.info("resuming from %s", checkpoint_dir / f"{LAST}.ckpt")
+    if training.resume:
+        check_resumable(checkpoint_dir / f"{LAST}.ckpt", module.hparams["fingerprint"])
     with quiet_lightning():
         trainer.fit(
             module,

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
+from kd_gat.fingerprint import check_same
 from kd_gat.graphs.store import GraphStore
 from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
@@ -62,6 +63,7 @@ def model_sizes(
     p = EvaluationParams.model_validate(params)
     rows = []
     for name, model in sorted(models.items()):
+        check_same(f"{name}.model", model.fingerprint, "graphs_val", graphs_val.fingerprint)
         rows.append(
             {
                 "model": name,

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kd_gat.fingerprint import dataset_of, fingerprint, table_digest
 from kd_gat.graphs.builder import plan_windows
 from kd_gat.graphs.normalise import apply_feature_stats, fit_feature_stats
 from kd_gat.graphs.splits import assert_disjoint, split_windows
@@ -31,12 +32,14 @@ def _is_train(frames: pd.DataFrame) -> np.ndarray:
     return train_category[codes] & (codes >= 0)
 
 
-def learn_vocabulary(frames: pd.DataFrame) -> dict[str, Any]:
-    """CAN-ID vocabulary of the training captures (JSON-able: ids, OOV index, `num_ids`)."""
+def learn_vocabulary(frames: pd.DataFrame, dataset: str) -> dict[str, Any]:
+    """CAN-ID vocabulary of the training captures (JSON-able: ids, OOV index, `num_ids`), with
+    the fingerprint of the frames it comes from (dataset and content hash of all frames)."""
     is_train = _is_train(frames)
     if not is_train.any():
         raise ValueError("no training frames: the vocabulary is learnt from training captures")
-    return vocabulary_to_dict(fit_vocabulary(frames["can_id"].to_numpy()[is_train]))
+    vocabulary = vocabulary_to_dict(fit_vocabulary(frames["can_id"].to_numpy()[is_train]))
+    return vocabulary | {"fingerprint": fingerprint(dataset, table_digest(frames))}
 
 
 def build_graph_stores(
@@ -85,9 +88,14 @@ def build_graph_stores(
     return train, val, test, summary
 
 
-def fit_graph_feature_stats(train: GraphStore) -> dict[str, Any]:
-    """Node/edge feature mean and std over the training graphs only."""
-    return fit_feature_stats(train)
+def fit_graph_feature_stats(
+    train: GraphStore, vocabulary: dict[str, Any], params: dict[str, Any]
+) -> dict[str, Any]:
+    """Node/edge feature mean and std over the training graphs only, with the fingerprint of
+    what shaped them: the vocabulary's (frames) and the graph parameters."""
+    source = vocabulary.get("fingerprint", "")
+    fp = fingerprint(dataset_of(source), source, GraphsParams.model_validate(params).model_dump())
+    return fit_feature_stats(train) | {"fingerprint": fp}
 
 
 def normalise_graph_stores(

@@ -18,7 +18,12 @@ _STORES = ["graphs_train", "graphs_val", "graphs_test"]
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            Node(learn_vocabulary, "frames", "vocabulary", name="learn_vocabulary"),
+            Node(
+                learn_vocabulary,
+                ["frames", "params:dataset"],
+                "vocabulary",
+                name="learn_vocabulary",
+            ),
             Node(
                 build_graph_stores,
                 ["frames", "vocabulary", "params:graphs"],
@@ -27,7 +32,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 fit_graph_feature_stats,
-                "graphs_train_raw",
+                ["graphs_train_raw", "vocabulary", "params:graphs"],
                 "feature_stats",
                 name="fit_feature_stats",
             ),

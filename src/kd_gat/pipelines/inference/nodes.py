@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from kd_gat.fingerprint import check_same
 from kd_gat.fusion.inputs import join_outputs
 from kd_gat.fusion.policy import FusionPolicy
 from kd_gat.graphs.builder import build_store
@@ -67,6 +68,8 @@ def score_new_windows(
     params: dict[str, Any],
 ) -> pd.DataFrame:
     """Per window: capture, rows, start/end time, both detectors' outputs, α, score, decision."""
+    for role, model in (("inference_vgae", vgae), ("inference_gat", gat)):
+        check_same(role, model.fingerprint, "the feature statistics", graphs.fingerprint)
     batch_size = ScoringParams.model_validate(params).batch_size
     outputs = [
         detector_outputs(model, {"inference": graphs}, batch_size)["inference"].assign(

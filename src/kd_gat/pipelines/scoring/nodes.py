@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
+from kd_gat.fingerprint import check_same
 from kd_gat.graphs.store import GraphStore
 from kd_gat.params.scoring import ScoringParams
 from kd_gat.roster import Detector
@@ -32,6 +33,9 @@ def score_windows(
     """
     stores = {("train", "train"): graphs_train, ("val", "val"): graphs_val}
     stores |= {("test", scenario): store for scenario, store in sorted(graphs_test.items())}
+    for (split, scenario), store in stores.items():
+        name = f"graphs_test[{scenario}]" if split == "test" else f"graphs_{split}"
+        check_same(f"{detector.name}.model", model.fingerprint, name, store.fingerprint)
     outputs = detector_outputs(model, stores, ScoringParams.model_validate(params).batch_size)
     table = pd.concat(
         [out.assign(split=split, scenario=scenario) for (split, scenario), out in outputs.items()],
