@@ -1,4 +1,5 @@
-"""Project hooks: validate every parameter group before work starts; log each node's pace."""
+"""Project hooks: validate every parameter before work starts; one run per dataset at a time and
+readable MLflow runs; log each node's pace."""
 
 from __future__ import annotations
 
@@ -6,12 +7,20 @@ import difflib
 import logging
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
 from kd_gat.params import PARAMETER_MODELS
 from kd_gat.params.run import RunParams
+from kd_gat.tracking import (
+    DatasetLock,
+    RunLockedError,
+    global_rank,
+    mark_dead_runs,
+    run_tags,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +52,73 @@ class ParameterValidationHooks:
     @hook_impl
     def after_context_created(self, context: Any) -> None:
         validate_parameters(context.params)
+
+
+def _end_mlflow_run_refused(reason: str) -> None:
+    """End the MLflow run kedro-mlflow opened for a refused run as FAILED, saying why."""
+    import mlflow
+
+    if mlflow.active_run() is not None:
+        mlflow.set_tag("refused", reason)
+        mlflow.end_run("FAILED")
+
+
+class RunHooks:
+    """Per run: the dataset lock (one run per dataset at a time), then MLflow run name and tags
+    and the sweep of runs a dead process left RUNNING.
+
+    kedro-mlflow, a plugin, is registered after the project's hooks, so its `before_pipeline_run`
+    (which starts the MLflow run) is called before this one.
+    """
+
+    def __init__(self) -> None:
+        self._lock: DatasetLock | None = None
+        self._project: Path = Path.cwd()
+        self._dataset = ""
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        self._project = Path(context.project_path)
+        self._dataset = str(context.params.get("dataset") or "")
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        if self._dataset and global_rank() == 0:  # DDP re-launches the run on other ranks
+            lock = DatasetLock(self._project / "data" / "locks", self._dataset)
+            try:
+                lock.acquire()
+            except RunLockedError as refused:
+                _end_mlflow_run_refused(str(refused))
+                raise
+            self._lock = lock
+        self._tag_mlflow_run(run_params)
+
+    def _tag_mlflow_run(self, run_params: dict[str, Any]) -> None:
+        import mlflow
+
+        run = mlflow.active_run()
+        if run is None:
+            return
+        pipeline = "+".join(run_params.get("pipeline_names") or ["__default__"])
+        mlflow.set_tags(run_tags(self._dataset, pipeline, run_params.get("env"), self._project))
+        client = mlflow.MlflowClient()
+        experiment = run.info.experiment_id
+        client.set_experiment_tag(experiment, "mlflow.experimentKind", "custom_model_development")
+        for run_id in mark_dead_runs(client, experiment, run.info.run_id):
+            log.warning("MLflow run %s was left RUNNING by a dead process: marked KILLED", run_id)
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._release()
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def item_count(data: Any) -> int | None:

@@ -1,8 +1,8 @@
 """Kedro project settings."""
 
-from kd_gat.hooks import NodeProgressHooks, ParameterValidationHooks
+from kd_gat.hooks import NodeProgressHooks, ParameterValidationHooks, RunHooks
 
-HOOKS = (ParameterValidationHooks(), NodeProgressHooks())
+HOOKS = (ParameterValidationHooks(), RunHooks(), NodeProgressHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -29,15 +29,7 @@ from kedro.io.core import (
 from torch import nn
 
 from kd_gat.models.model_file import first_line, load_model, save_model
-
-
-def global_rank() -> int:
-    """This process's rank in a distributed run (0 outside one), from the variables that
-    Lightning, torchrun and SLURM set, read in Lightning's order."""
-    for name in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
-        if name in os.environ:
-            return int(os.environ[name])
-    return 0
+from kd_gat.tracking import global_rank
 
 
 class TorchModelDataset(AbstractVersionedDataset[nn.Module, nn.Module]):

@@ -1,0 +1,95 @@
+"""Run isolation and tracking: the dataset lock, MLflow run tags, runs left RUNNING by the dead."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from kd_gat.tracking import (
+    DatasetLock,
+    RunLockedError,
+    global_rank,
+    mark_dead_runs,
+    run_tags,
+)
+
+
+def test_a_second_run_on_a_dataset_is_refused_until_the_first_ends(tmp_path):
+    first = DatasetLock(tmp_path, "set_01")
+    first.acquire()
+    with pytest.raises(RunLockedError, match=r"another kedro run on dataset 'set_01' .*\"pid\""):
+        DatasetLock(tmp_path, "set_01").acquire()
+    other = DatasetLock(tmp_path, "set_02")  # another dataset runs alongside
+    other.acquire()
+    other.release()
+    first.release()
+    again = DatasetLock(tmp_path, "set_01")
+    again.acquire()
+    again.release()
+
+
+def test_a_killed_holder_releases_the_lock(tmp_path):
+    code = (
+        "import sys, os; sys.path.insert(0, 'src');"
+        "from kd_gat.tracking import DatasetLock;"
+        f"DatasetLock(r'{tmp_path}', 'set_01').acquire(); os._exit(9)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=False)
+    lock = DatasetLock(tmp_path, "set_01")
+    lock.acquire()  # the dead process's lock is gone
+    lock.release()
+
+
+def test_run_tags_name_the_data_pipeline_code_and_command(monkeypatch, tmp_path):
+    argv = ["/x/bin/kedro", "run", "--params", "dataset=set_02,training.max_epochs=3"]
+    monkeypatch.setattr(sys, "argv", argv)
+    tags = run_tags("set_02", "training", "smoke", tmp_path)
+    assert tags["mlflow.runName"] == "set_02 · training · smoke"
+    assert tags["dataset"] == "set_02"
+    assert tags["command"] == "kedro run --params dataset=set_02,training.max_epochs=3"
+    assert tags["git_commit"] == "unknown"  # tmp_path is no git checkout
+
+
+def _run(run_id, status, pid, host):
+    tags = {"kd_gat.pid": str(pid), "kd_gat.host": host}
+    return SimpleNamespace(info=SimpleNamespace(run_id=run_id), data=SimpleNamespace(tags=tags))
+
+
+class FakeClient:
+    def __init__(self, runs):
+        self.runs, self.terminated = runs, {}
+
+    def search_runs(self, experiments, query):
+        assert query == "attributes.status = 'RUNNING'"
+        return self.runs
+
+    def set_terminated(self, run_id, status):
+        self.terminated[run_id] = status
+
+
+def test_runs_of_dead_processes_on_this_host_are_marked_killed():
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    host = socket.gethostname()
+    client = FakeClient(
+        [
+            _run("dead", "RUNNING", finished.pid, host),
+            _run("alive", "RUNNING", 1, host),  # pid 1 always exists
+            _run("elsewhere", "RUNNING", finished.pid, "another-host"),
+            _run("current", "RUNNING", finished.pid, host),
+        ]
+    )
+    assert mark_dead_runs(client, "0", "current") == ["dead"]
+    assert client.terminated == {"dead": "KILLED"}
+
+
+def test_global_rank_reads_the_launcher_variables(monkeypatch):
+    for name in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    assert global_rank() == 0
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert global_rank() == 1
