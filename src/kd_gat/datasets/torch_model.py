@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 from copy import deepcopy
+from functools import wraps
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -89,8 +90,6 @@ class TorchModelDataset(AbstractVersionedDataset[nn.Module, nn.Module]):
         the first process of a distributed run (every DDP process runs the same nodes)."""
         if not hasattr(data, "kind") or not hasattr(data, "config"):
             raise DatasetError(f"{type(data).__name__} is not a kd_gat model (no kind/config)")
-        if global_rank() != 0:
-            return
         path = get_filepath_str(self._get_save_path(), self._protocol)
         buffer = io.BytesIO()
         save_model(data, buffer)
@@ -104,6 +103,19 @@ class TorchModelDataset(AbstractVersionedDataset[nn.Module, nn.Module]):
         self._invalidate_cache()
         if self._mlflow_artifact_path is not None:
             self._log_to_mlflow(path)
+
+    @classmethod
+    def _save_wrapper(cls, save_func):
+        """Kedro's versioned save (version folder, consistency check), on global rank 0 only:
+        the other processes of a DDP run hold the same weights and skip saving altogether."""
+        versioned = super()._save_wrapper(save_func)
+
+        @wraps(save_func)
+        def save(self, data: nn.Module) -> None:
+            if global_rank() == 0:
+                versioned(self, data)
+
+        return save
 
     def _log_to_mlflow(self, path: str) -> None:
         import mlflow

@@ -81,7 +81,7 @@ class GraphModule(L.LightningModule):
         """
         positives, windows = self.val_positives.compute(), self.val_windows.compute()
         if 0 < positives < windows:
-            self.log("val_auroc", self.val_auroc.compute(), prog_bar=True)
+            self.log("val_auroc", self.val_auroc.compute(), prog_bar=True, sync_dist=True)
         for metric in (self.val_auroc, self.val_positives, self.val_windows):
             metric.reset()
 
@@ -153,8 +153,9 @@ class GATModule(GraphModule):
         self.update_auroc(prob, y)
 
     def on_validation_epoch_end(self) -> None:
-        self.log("val_loss", self.val_loss.compute(), prog_bar=True)
-        self.log("val_f1", self.val_f1.compute(), prog_bar=True)
+        # torchmetrics' compute() already syncs across processes: the same value on every rank
+        self.log("val_loss", self.val_loss.compute(), prog_bar=True, sync_dist=True)
+        self.log("val_f1", self.val_f1.compute(), prog_bar=True, sync_dist=True)
         self.log_auroc()
         self.val_loss.reset()
         self.val_f1.reset()
@@ -184,7 +185,7 @@ class VGAEModule(GraphModule):
         self.update_auroc(score / (1 + score), y)
 
     def on_validation_epoch_end(self) -> None:
-        self.log("val_loss", self.val_loss.compute(), prog_bar=True)
+        self.log("val_loss", self.val_loss.compute(), prog_bar=True, sync_dist=True)
         self.log_auroc()
         self.val_loss.reset()
 
