@@ -31,6 +31,9 @@ def detector_outputs(
     One Lightning `predict` over every store (one dataloader each).
     """
     names = [name for name, store in stores.items() if len(store)]
+    out = {name: pd.DataFrame(columns=["window", "label", "score"]) for name in stores}
+    if not names:
+        return out
     trainer = L.Trainer(
         accelerator="cpu",
         devices=1,
@@ -46,7 +49,6 @@ def detector_outputs(
         )
     if len(names) == 1:
         predicted = [predicted]
-    out = {name: pd.DataFrame(columns=["window", "label", "score"]) for name in stores}
     for name, batches in zip(names, predicted, strict=True):
         out[name] = pd.DataFrame(
             {key: np.concatenate([b[key].numpy() for b in batches]) for key in batches[0]}

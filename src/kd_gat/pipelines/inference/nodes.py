@@ -60,6 +60,22 @@ def build_inference_graphs(
     return apply_feature_stats(store, feature_stats)
 
 
+SCORE_COLUMNS = [
+    "capture",
+    "window",
+    "start_row",
+    "end_row",
+    "start_time",
+    "end_time",
+    "vgae_score",
+    "gat_p",
+    "alpha",
+    "score",
+    "threshold",
+    "decision",
+]
+
+
 def score_new_windows(
     graphs: GraphStore,
     vgae: nn.Module,
@@ -70,6 +86,8 @@ def score_new_windows(
     """Per window: capture, rows, start/end time, both detectors' outputs, α, score, decision."""
     for role, model in (("inference_vgae", vgae), ("inference_gat", gat)):
         check_same(role, model.fingerprint, "the feature statistics", graphs.fingerprint)
+    if len(graphs) == 0:  # every capture too short or rejected: `report_inference` says which
+        return pd.DataFrame({c: [] for c in SCORE_COLUMNS})
     batch_size = ScoringParams.model_validate(params).batch_size
     outputs = [
         detector_outputs(model, {"inference": graphs}, batch_size)["inference"].assign(
@@ -101,10 +119,41 @@ def score_new_windows(
         }
     )
     table["decision"] = (table["score"] >= table["threshold"]).astype("int8")
+    return table
+
+
+def report_inference(
+    ingestion: dict[str, Any], scores: pd.DataFrame, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The ingestion report with, per capture, the windows scored, the alerts and a status:
+    `scored`, or why not (every row rejected; fewer valid frames than one window). No capture
+    is silently missing from the scores."""
+    window_size = GraphsParams.model_validate(params).window_size
+    per_capture = scores.groupby("capture")["decision"].agg(["size", "sum"])
+    captures = []
+    for entry in ingestion["captures"]:
+        windows, alerts = (
+            per_capture.loc[entry["capture"]].tolist()
+            if entry["capture"] in per_capture.index
+            else (0, 0)
+        )
+        if windows:
+            status = "scored"
+        elif entry["rows_valid"] == 0:
+            status = f"unscored: every row rejected ({entry['rows_rejected']} rows)"
+        else:
+            status = (
+                f"unscored: {entry['rows_valid']} valid frames, fewer than one window "
+                f"({window_size})"
+            )
+        captures.append(entry | {"windows": int(windows), "alerts": int(alerts), "status": status})
+    unscored = [c["capture"] for c in captures if c["status"] != "scored"]
+    if unscored:
+        log.warning("captures not scored (see the inference report): %s", unscored)
     log.info(
         "scored %d windows of %d captures: %d alerts",
-        len(table),
-        table["capture"].nunique(),
-        int(table["decision"].sum()),
+        len(scores),
+        len(captures) - len(unscored),
+        int(scores["decision"].sum()),
     )
-    return table
+    return ingestion | {"captures": captures, "unscored": unscored}

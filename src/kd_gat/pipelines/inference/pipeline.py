@@ -6,7 +6,12 @@ whose files are chosen in globals.yml or with `--params inference_fusion=fusion_
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import build_inference_graphs, ingest_new_captures, score_new_windows
+from .nodes import (
+    build_inference_graphs,
+    ingest_new_captures,
+    report_inference,
+    score_new_windows,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -15,7 +20,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 ingest_new_captures,
                 inputs=["inference_captures", "params:ingestion"],
-                outputs=["inference_frames", "inference_rejected_frames", "inference_report"],
+                outputs=["inference_frames", "inference_rejected_frames", "inference_ingestion"],
                 name="ingest_new_captures",
             ),
             Node(
@@ -35,6 +40,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs="inference_scores",
                 name="score_new_windows",
+            ),
+            Node(
+                report_inference,
+                inputs=["inference_ingestion", "inference_scores", "params:graphs"],
+                outputs="inference_report",
+                name="report_inference",
             ),
         ],
         tags=["inference"],
