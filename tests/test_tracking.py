@@ -93,3 +93,29 @@ def test_global_rank_reads_the_launcher_variables(monkeypatch):
     assert global_rank() == 0
     monkeypatch.setenv("LOCAL_RANK", "1")
     assert global_rank() == 1
+
+
+def test_a_detector_is_an_mlflow_model_that_loads_and_scores_like_itself(tmp_path):
+    import mlflow
+    import torch
+
+    from kd_gat.models import build_model
+    from kd_gat.tracking import log_detector
+    from tests.synthetic import architecture, synthetic_windows
+
+    windows = synthetic_windows(6, num_ids=16, node_dim=5, edge_dim=3, seed=0)
+    arch = architecture("vgae", hidden=8, heads=2, layers=1, embed_dim=4, latent=4)
+    model = build_model("vgae", arch, num_ids=16, node_dim=5, edge_dim=3).eval()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        with mlflow.start_run():
+            uri = log_detector(model, windows[0], "vgae_x", registered_name="kd-gat-vgae_x")
+        loaded = mlflow.pytorch.load_model(uri)  # torch.export program: no pickle involved
+        registered = mlflow.pytorch.load_model("models:/kd-gat-vgae_x/1")
+    finally:
+        mlflow.set_tracking_uri(None)
+    for window in windows[1:]:  # other node and edge counts than the input example
+        args = (window.x, window.node_id, window.edge_index, window.edge_attr)
+        expected = model.window_outputs(window)["score"]
+        torch.testing.assert_close(loaded(*args), expected, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(registered(*args), expected, rtol=1e-5, atol=1e-6)

@@ -12,12 +12,14 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from kd_gat import roster
 from kd_gat.params import PARAMETER_MODELS
 from kd_gat.params.run import RunParams
 from kd_gat.tracking import (
     DatasetLock,
     RunLockedError,
     global_rank,
+    log_detector,
     mark_dead_runs,
     run_tags,
 )
@@ -119,6 +121,26 @@ class RunHooks:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+
+class MlflowModelHooks:
+    """After a detector is trained, log it as an MLflow model (`kd_gat.tracking.log_detector`)
+    with one validation window as input example; distilled students, the deployable detectors,
+    are also registered as `kd-gat-<name>`. Only when kedro-mlflow has a run open."""
+
+    @hook_impl
+    def after_node_run(self, node: Any, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        import mlflow
+
+        if mlflow.active_run() is None or global_rank() != 0 or "graphs_val" not in inputs:
+            return
+        detectors = {d.name: d for d in roster.DETECTORS}
+        for dataset, model in outputs.items():
+            name = dataset.removesuffix(".model")
+            if name in detectors and len(inputs["graphs_val"]):
+                registered = f"kd-gat-{name}" if detectors[name].teacher else None
+                uri = log_detector(model, inputs["graphs_val"][0], name, registered)
+                log.info("%s logged as MLflow model %s", name, uri)
 
 
 def item_count(data: Any) -> int | None:

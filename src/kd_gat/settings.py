@@ -1,8 +1,8 @@
 """Kedro project settings."""
 
-from kd_gat.hooks import NodeProgressHooks, ParameterValidationHooks, RunHooks
+from kd_gat.hooks import MlflowModelHooks, NodeProgressHooks, ParameterValidationHooks, RunHooks
 
-HOOKS = (ParameterValidationHooks(), RunHooks(), NodeProgressHooks())
+HOOKS = (ParameterValidationHooks(), RunHooks(), MlflowModelHooks(), NodeProgressHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

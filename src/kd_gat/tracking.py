@@ -8,6 +8,8 @@
   full command line (with its `--params`).
 - `mark_dead_runs`: runs left RUNNING by a process that died (killed, power loss) are marked
   KILLED when the next run starts.
+- `log_detector`: a trained detector as an MLflow model ("pt2", torch.export: no pickle), with
+  its signature and an input example, loadable with `mlflow.pytorch.load_model`.
 """
 
 from __future__ import annotations
@@ -128,3 +130,37 @@ def mark_dead_runs(client: Any, experiment_id: str, current_run: str) -> list[st
             client.set_terminated(run.info.run_id, status="KILLED")
             dead.append(run.info.run_id)
     return dead
+
+
+def log_detector(model: Any, example: Any, name: str, registered_name: str | None = None) -> str:
+    """Log `model` to the active MLflow run as the model `name`: a `WindowScorer` exported with
+    torch.export ("pt2"), one window `example` (a PyG `Data` of its graph store) as input
+    example, a tensor signature with free node/edge counts; registered as `registered_name`
+    when given. Returns the model URI."""
+    import mlflow
+    import numpy as np
+    import torch
+    from mlflow.models.signature import ModelSignature
+    from mlflow.types.schema import Schema, TensorSpec
+
+    from kd_gat.models.export import WindowScorer, input_shapes, window_inputs
+
+    inputs = window_inputs(example)
+    shapes = input_shapes(inputs)
+    signature = ModelSignature(
+        inputs=Schema(
+            [TensorSpec(a.dtype, shapes[n], n) for n, a in zip(shapes, inputs, strict=True)]
+        ),
+        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1,), "score")]),
+    )
+    info = mlflow.pytorch.log_model(
+        WindowScorer(model),
+        name=name,
+        input_example=inputs,
+        signature=signature,
+        serialization_format="pt2",
+        registered_model_name=registered_name,
+        # the exported program needs torch alone (no PyG, no kd_gat) to load
+        pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
+    )
+    return info.model_uri
