@@ -56,6 +56,24 @@ class ParameterValidationHooks:
         validate_parameters(context.params)
 
 
+class MissingInputsError(RuntimeError):
+    """A partial run whose inputs were never built for this dataset."""
+
+
+def check_inputs_exist(pipeline: Any, catalog: Any, dataset: str) -> None:
+    """Stop a run, before any node, when a dataset it reads (and does not build) is missing,
+    naming each one and its file: a partial run for a dataset uses that dataset's artifacts."""
+    free = sorted(n for n in pipeline.inputs() if not n.startswith("params:") and n != "parameters")
+    missing = [name for name in free if not catalog.exists(name)]
+    if missing:
+        where = "\n".join(f"  {name}: {catalog.get(name)}" for name in missing)
+        raise MissingInputsError(
+            f"this run reads artifacts that do not exist for dataset {dataset!r}:\n{where}\n"
+            "Run the stages that build them first (e.g. `kedro run --params "
+            f"dataset={dataset}`), or choose the dataset they were built for."
+        )
+
+
 def _end_mlflow_run_refused(reason: str) -> None:
     """End the MLflow run kedro-mlflow opened for a refused run as FAILED, saying why."""
     import mlflow
@@ -84,7 +102,8 @@ class RunHooks:
         self._dataset = str(context.params.get("dataset") or "")
 
     @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        check_inputs_exist(pipeline, catalog, self._dataset)
         if self._dataset and global_rank() == 0:  # DDP re-launches the run on other ranks
             lock = DatasetLock(self._project / "data" / "locks", self._dataset)
             try:

@@ -116,7 +116,9 @@ def fit_gat(data, tmp_path, module_cls=GATModule, fingerprint="data-a", **traini
     module = module_cls(
         model, ClassificationLoss(), lr=1e-2, weight_decay=0.0, fingerprint=fingerprint
     )
-    cfg = TrainingParams(max_epochs=4, batch_size=16, patience=10, **training)
+    cfg = TrainingParams(
+        max_epochs=4, batch_size=16, patience=10, checkpoint_root=str(tmp_path), **training
+    )
     dm = GraphDataModule(train, val, batch_size=16, seed=0)
     return fit(module, dm, TrainerParams(**TRAINER), cfg, tmp_path)
 

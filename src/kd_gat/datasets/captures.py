@@ -57,5 +57,8 @@ class CaptureFolderDataset(AbstractDataset[None, list[RawCapture]]):
     def save(self, data: None) -> None:
         raise DatasetError(f"{self._path}: raw captures are read-only")
 
+    def _exists(self) -> bool:
+        return self._path.is_dir()
+
     def _describe(self) -> dict[str, Any]:
         return {"path": str(self._path), "labelled": self._labelled}

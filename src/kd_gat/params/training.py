@@ -70,7 +70,7 @@ class TrainingParams(Strict):
     imbalance: Literal["class_weights", "sampler", "none"] = "class_weights"
     num_workers: int = Field(0, ge=0)
     resume: bool = True
-    checkpoint_root: str = "data/06_models/checkpoints"
+    checkpoint_root: str = Field(min_length=1)  # conf: data/06_models/<dataset>/checkpoints
     monitor: str | None = None
     monitor_mode: Literal["min", "max"] | None = None
     vgae: VGAELossParams = VGAELossParams()
