@@ -107,6 +107,7 @@ def test_a_detector_is_an_mlflow_model_that_loads_and_scores_like_itself(tmp_pat
     arch = architecture("vgae", hidden=8, heads=2, layers=1, embed_dim=4, latent=4)
     model = build_model("vgae", arch, num_ids=16, node_dim=5, edge_dim=3).eval()
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("detectors")  # not an experiment id cached by an earlier test
     try:
         with mlflow.start_run():
             uri = log_detector(model, windows[0], "vgae_x", registered_name="kd-gat-vgae_x")
