@@ -20,7 +20,7 @@ from phases import Phases
 from kd_gat.datasets.graph_store import GraphStoreDataset, GraphStoreMapDataset
 from kd_gat.pipelines.graphs import nodes
 
-DEFAULT = Path(__file__).resolve().parents[1] / "data/02_intermediate/frames.parquet"
+DEFAULT = Path(__file__).resolve().parents[1] / "data/02_intermediate/set_01/frames.parquet"
 PARAMS = {
     "window_size": 100,
     "stride": 100,
@@ -36,9 +36,9 @@ def run(path: Path) -> tuple[dict[str, float], dict[str, float], int, int]:
     phases = Phases()
     timed = phases.time
     frames = timed("read", pd.read_parquet, path)
-    vocabulary = timed("vocabulary", nodes.learn_vocabulary, frames)
+    vocabulary = timed("vocabulary", nodes.learn_vocabulary, frames, path.parent.name)
     train, val, test, summary = timed("build", nodes.build_graph_stores, frames, vocabulary, PARAMS)
-    stats = timed("normalise", nodes.fit_graph_feature_stats, train)
+    stats = timed("normalise", nodes.fit_graph_feature_stats, train, vocabulary, PARAMS)
     train, val, test = timed("normalise", nodes.normalise_graph_stores, train, val, test, stats)
 
     with tempfile.TemporaryDirectory() as tmp:

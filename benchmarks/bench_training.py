@@ -1,6 +1,6 @@
 """Training and inference speed of every model kind × scale, on CPU.
 
-    python benchmarks/bench_training.py [--store-dir data/05_model_input] [--repeats 3]
+    python benchmarks/bench_training.py [--store-dir data/05_model_input/set_01] [--repeats 3]
                                         [--threads N] [--clock wall|cpu]
                                         [--imbalance gat_student,gat_teacher [--epochs N]]
 
@@ -193,7 +193,7 @@ def speed_table(params, train, val, repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store-dir", type=Path, default=ROOT / "data/05_model_input")
+    parser.add_argument("--store-dir", type=Path, default=ROOT / "data/05_model_input/set_01")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")

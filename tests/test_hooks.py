@@ -61,6 +61,7 @@ def test_a_bad_detector_override_fails_up_front() -> None:
         ({"raw_root": "data", "dataset": ""}, "dataset"),
         ({"raw_root": "data", "dataset": None}, "dataset"),
         ({"raw_root": "data", "dataset": "../x"}, "dataset"),
+        ({"raw_root": "data", "dataset": ".."}, "dataset"),
         ({"raw_root": "d", "dataset": "s", "inference_gat": "vgae_teacher"}, "not a gat detector"),
         ({"raw_root": "d", "dataset": "s", "inference_fusion": "dqn"}, "not a fusion pair"),
     ],

@@ -52,6 +52,8 @@ def test_run_tags_name_the_data_pipeline_code_and_command(monkeypatch, tmp_path)
     assert tags["dataset"] == "set_02"
     assert tags["command"] == "kedro run --params dataset=set_02,training.max_epochs=3"
     assert tags["git_commit"] == "unknown"  # tmp_path is no git checkout
+    monkeypatch.setattr(sys, "argv", ["/v/lib/kedro/__main__.py", "run", "--env", "smoke"])
+    assert run_tags("s", "p", None, tmp_path)["command"] == "python -m kedro run --env smoke"
 
 
 def _run(run_id, status, pid, host):

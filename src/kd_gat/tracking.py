@@ -74,8 +74,11 @@ def global_rank() -> int:
 
 
 def command_line() -> str:
-    """This process's command line as typed (the `--params` included)."""
-    return " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
+    """This process's command line as typed (the `--params` included); `python -m kedro` for a
+    module run."""
+    program = Path(sys.argv[0])
+    head = f"python -m {program.parent.name}" if program.name == "__main__.py" else program.name
+    return " ".join([head, *(shlex.quote(a) for a in sys.argv[1:])])
 
 
 def git_commit(folder: Path) -> str:

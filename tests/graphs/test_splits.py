@@ -17,6 +17,8 @@ def windows_of(captures: dict[str, int], size: int, stride: int) -> pd.DataFrame
             "scenario": name.split("/")[0],
             "start_row": 1 + k * stride,
             "end_row": k * stride + size,
+            "start_time": 0.01 * (1 + k * stride),
+            "end_time": 0.01 * (k * stride + size),
         }
         for name, n in captures.items()
         for k in range(n)
@@ -82,3 +84,17 @@ def test_assert_disjoint():
     assert_disjoint(w.iloc[:2], w.iloc[2:])
     with pytest.raises(ValueError, match="twice"):
         assert_disjoint(w.iloc[:2], w.iloc[1:])
+
+
+def test_overlap_is_judged_in_time_not_by_row_numbers():
+    """Frames moved into time order keep their row numbers, so rows need not grow with time:
+    the split must not depend on them."""
+    w = windows_of({"train_01/a": 20}, size=100, stride=50)
+    moved = w.assign(
+        start_row=w["start_row"].to_numpy()[::-1], end_row=w["end_row"].to_numpy()[::-1]
+    )
+    a, b = split_windows(w, SPLITS, 0.2), split_windows(moved, SPLITS, 0.2)
+    assert a.val.tolist() == b.val.tolist()
+    assert a.train.tolist() == b.train.tolist()
+    assert len(a.val) > 0
+    assert a.val_dropped == b.val_dropped > 0  # overlapping neighbours were dropped

@@ -50,7 +50,7 @@ def split_windows(
     is_train_capture = split.str.startswith("train").to_numpy()
     by_capture = windows.groupby(capture, sort=False)
     ordinal = by_capture.cumcount().to_numpy()
-    n = by_capture["start_row"].transform("size").to_numpy()
+    n = by_capture["start_time"].transform("size").to_numpy()
 
     # Block b of a capture holds ordinals [ceil(b·n/k), ceil((b+1)·n/k)).
     block = ordinal * val_blocks // n
@@ -60,11 +60,12 @@ def split_windows(
     candidate_val = is_train_capture & (ordinal >= block_end - n_val)
     train = is_train_capture & ~candidate_val
 
-    # A validation window must lie strictly between the training windows around it.
-    train_end = windows["end_row"].where(train).groupby(capture, sort=False).ffill()
-    train_start = windows["start_row"].where(train).groupby(capture, sort=False).bfill()
+    # A validation window must lie strictly between the training windows around it, in time
+    # (frames are in time order within a capture; row numbers need not be, see ingestion).
+    train_end = windows["end_time"].where(train).groupby(capture, sort=False).ffill()
+    train_start = windows["start_time"].where(train).groupby(capture, sort=False).bfill()
     overlaps = (
-        (windows["start_row"] <= train_end) | (windows["end_row"] >= train_start)
+        (windows["start_time"] <= train_end) | (windows["end_time"] >= train_start)
     ).to_numpy()
     val = candidate_val & ~overlaps
 

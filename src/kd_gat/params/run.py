@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from kd_gat import roster
 from kd_gat.params.base import Strict
@@ -23,6 +23,13 @@ class RunParams(Strict):
     inference_vgae: str | None = None
     inference_gat: str | None = None
     inference_fusion: str | None = None
+
+    @field_validator("dataset")
+    @classmethod
+    def _a_folder(cls, value: str) -> str:
+        if value in (".", ".."):
+            raise ValueError(f"dataset {value!r} is not a folder name")
+        return value
 
     @model_validator(mode="after")
     def _models_in_roster(self) -> RunParams:
