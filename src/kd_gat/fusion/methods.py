@@ -64,7 +64,11 @@ def fit_fusion_methods(
     def threshold(scores: np.ndarray) -> float:
         return choose_threshold(y, scores, normal_quantile)
 
-    policy = FusionPolicy(state_columns, len(reference), num_arms, cfg.hidden)
+    # the Q-network's initial weights come from `cfg.seed` too, not from whatever the global
+    # RNG holds after earlier work (a full run and `--pipeline fusion` fit the same agent)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        policy = FusionPolicy(state_columns, len(reference), num_arms, cfg.hidden)
     policy.state.fit(reference, val.raw)
     raw, vgae_score, _ = val.tensors()
     state, a_t = policy.state(raw, vgae_score)

@@ -1,11 +1,11 @@
-"""End to end: `kedro run --pipeline ingestion --env smoke` on the shipped sample, outputs checked
-against the raw captures read independently with the csv module."""
+"""Ingestion stage run in-process on the shipped sample, its outputs checked against the raw
+captures read independently with the csv module; duplicates, quarantine and `on_invalid=fail`
+on a copy of the sample."""
 
 from __future__ import annotations
 
 import csv
 import gzip
-import json
 import re
 import shutil
 from pathlib import Path
@@ -14,15 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kd_gat.datasets.captures import CaptureFolderDataset
 from kd_gat.ingestion.schemas import REASONS
+from kd_gat.ingestion.validate import IngestionError
+from kd_gat.pipelines.ingestion import create_pipeline
 from tests.conftest import PROJECT
 from tests.ingestion.helpers import BYTE_COLUMNS, csv_text, expected_frame, expected_reject
+from tests.pipelines.conftest import DATASET, load_parameters, run_stage
 
-DATASET = Path("data/01_raw/can-train-and-test/set_01")
-FRAMES = "data/02_intermediate/frames.parquet"
-REJECTS = "data/02_intermediate/rejected_frames.parquet"
-REPORT = "data/08_reporting/ingestion_report.json"
-RUN = ("--pipeline", "ingestion", "--env", "smoke")
+N_SHIPPED = 7
+ROWS_PER_CAPTURE = 20_000
 
 
 def documented_dtypes() -> dict[str, str]:
@@ -54,12 +55,14 @@ def capture_id(path: Path) -> str:
     return f"{path.parent.name}/{path.name.removesuffix('.gz').removesuffix('.csv')}"
 
 
-def check_run(project, n_captures: int) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Outputs of a finished run, checked against every shipped capture still in the dataset."""
-    frames = pd.read_parquet(project.path(FRAMES))
-    rejects = pd.read_parquet(project.path(REJECTS))
-    report = json.loads(project.path(REPORT).read_text())
-
+def check_outputs(outputs, dataset: Path, n_captures: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stage's outputs, checked against every capture file of `dataset` not skipped as a
+    duplicate."""
+    frames, rejects, report = (
+        outputs["frames"],
+        outputs["rejected_frames"],
+        outputs["ingestion_report"],
+    )
     assert {c: str(t) for c, t in frames.dtypes.items()} == documented_dtypes()
     assert list(rejects.columns) == ["capture", "file", "row", "column", "reason", "value", "line"]
     assert report["totals"]["captures"] == len(report["captures"]) == n_captures
@@ -67,9 +70,7 @@ def check_run(project, n_captures: int) -> tuple[pd.DataFrame, pd.DataFrame, dic
 
     skipped = {d["file"] for d in report["duplicates_skipped"]}
     files = sorted(
-        f
-        for f in project.path(str(DATASET)).glob("*/*.csv*")
-        if f.relative_to(project.path(str(DATASET))).as_posix() not in skipped
+        f for f in dataset.glob("*/*.csv*") if f.relative_to(dataset).as_posix() not in skipped
     )
     assert len(files) == n_captures
     by_capture = {c["capture"]: c for c in report["captures"]}
@@ -86,28 +87,41 @@ def check_run(project, n_captures: int) -> tuple[pd.DataFrame, pd.DataFrame, dic
         assert stats["rows_valid"] + stats["rows_rejected"] == stats["rows_in"]
         assert len(part) == stats["rows_valid"] == len(valid), capture
         assert (rejects["capture"] == capture).sum() == stats["rows_rejected"]
-        assert part["row"].tolist() == [i for i, _ in valid]
-        labels = np.array([line.rsplit(",", 1)[1] == "1" for _, line in valid])
-        assert part["attack"].to_numpy().tolist() == labels.astype(int).tolist()
-        assert stats["attack_share"] == pytest.approx(labels.mean())
         columns = ["timestamp", "can_id", "dlc", *BYTE_COLUMNS, "attack"]
         want = pd.DataFrame([expected_frame(line) for _, line in valid], columns=columns)
+        # frames in time order (stable: equal timestamps keep file order), each keeping its row
+        order = np.argsort(want["timestamp"].to_numpy(), kind="stable")
+        rows = np.array([i for i, _ in valid])
+        assert part["row"].tolist() == rows[order].tolist(), capture
+        assert stats["rows_moved"] == int((order != np.arange(len(order))).sum())
         got = part[columns].reset_index(drop=True)
-        assert (got.to_numpy() == want.to_numpy()).all(), capture
+        assert (got.to_numpy() == want.iloc[order].to_numpy()).all(), capture
+        labels = want["attack"].to_numpy() == 1
+        assert labels.tolist() == [line.rsplit(",", 1)[1] == "1" for _, line in valid]
+        assert stats["attack_share"] == pytest.approx(labels.mean())
         assert set(part["split"]) == {stats["split"]}
         assert set(part["scenario"]) == {path.parent.name}
-    keys = list(zip(frames["capture"].astype(str), frames["row"], strict=True))
-    assert keys == sorted(keys)
-    return frames, rejects, report
+    captures = frames["capture"].astype(str)
+    assert captures.tolist() == sorted(captures)  # one block per capture, by name
+    return frames, rejects
 
 
-@pytest.mark.e2e
-def test_ingestion_run_on_the_shipped_sample(kedro_project) -> None:
-    shipped = sorted((PROJECT / DATASET).glob("*/*.csv*"))
-    assert len(shipped) == 7
-    kedro_project.run(*RUN)
+def test_pipeline_wiring() -> None:
+    pipeline = create_pipeline()
+    assert pipeline.inputs() == {
+        "raw_captures",
+        "params:ingestion",
+        "params:raw_root",
+        "params:dataset",
+    }
+    assert pipeline.outputs() == {"frames", "rejected_frames", "ingestion_report"}
 
-    frames, rejects, report = check_run(kedro_project, n_captures=7)
+
+def test_ingestion_stage_on_the_shipped_sample(ingestion_run, stage_params) -> None:
+    shipped = sorted(DATASET.glob("*/*.csv*"))
+    assert len(shipped) == N_SHIPPED
+    frames, rejects = check_outputs(ingestion_run.outputs, DATASET, n_captures=N_SHIPPED)
+    report = ingestion_run["ingestion_report"]
     # the shipped sample is clean: every line minus the header is a frame
     for path in shipped:
         with gzip.open(path, "rt") as f:
@@ -116,6 +130,11 @@ def test_ingestion_run_on_the_shipped_sample(kedro_project) -> None:
     assert rejects.empty
     assert report["duplicates_skipped"] == []
     assert report["totals"]["rows_in"] == len(frames)
+    # the public parameters naming the data are recorded with it
+    assert report["source"] == {
+        "raw_root": stage_params["raw_root"],
+        "dataset": stage_params["dataset"],
+    }
     kinds = frames.groupby("capture", observed=True)["attack_kind"].first().astype(str).to_dict()
     assert kinds == {
         "test_01_known_vehicle_known_attack/DoS-3": "DoS",
@@ -136,21 +155,32 @@ BAD_CAPTURE = csv_text(
 )
 
 
-def add_duplicate_and_bad_capture(project) -> tuple[Path, Path]:
-    dataset = project.path(str(DATASET))
+@pytest.fixture
+def dataset_with_duplicate_and_bad_capture(tmp_path) -> tuple[Path, Path]:
+    """A copy of the sample plus a duplicate capture and a capture holding one bad row."""
+    dataset = tmp_path / "set_01"
+    shutil.copytree(DATASET, dataset)
     duplicate = dataset / "train_02_with_attacks" / "accessory-1.csv.gz"
     shutil.copy(dataset / "train_01_attack_free" / "accessory-1.csv.gz", duplicate)
     bad = dataset / "train_02_with_attacks" / "rpm-1.csv"
     bad.write_text(BAD_CAPTURE)
-    return duplicate, bad
+    return dataset, bad
 
 
-@pytest.mark.e2e
-def test_ingestion_run_skips_duplicates_and_quarantines_bad_rows(kedro_project) -> None:
-    _, bad = add_duplicate_and_bad_capture(kedro_project)
-    kedro_project.run(*RUN)
+def run_on(dataset: Path, params: dict):
+    return run_stage(
+        "ingestion", {"raw_captures": CaptureFolderDataset(str(dataset)).load()}, params
+    )
 
-    frames, rejects, report = check_run(kedro_project, n_captures=8)
+
+def test_ingestion_stage_skips_duplicates_and_quarantines_bad_rows(
+    dataset_with_duplicate_and_bad_capture, params
+) -> None:
+    dataset, bad = dataset_with_duplicate_and_bad_capture
+    run = run_on(dataset, params)
+
+    frames, rejects = check_outputs(run.outputs, dataset, n_captures=N_SHIPPED + 1)
+    report = run["ingestion_report"]
     assert report["duplicates_skipped"] == [
         {
             "file": "train_02_with_attacks/accessory-1.csv.gz",
@@ -175,34 +205,29 @@ def test_ingestion_run_skips_duplicates_and_quarantines_bad_rows(kedro_project) 
     stats = next(c for c in report["captures"] if c["capture"] == "train_02_with_attacks/rpm-1")
     assert stats["rejects_by_reason"] == {REASONS["hex_payload"]: 1}
     assert report["totals"]["rows_rejected"] == 1
-    assert report["totals"]["rows_in"] == 7 * 20000 + 4
+    assert report["totals"]["rows_in"] == N_SHIPPED * ROWS_PER_CAPTURE + 4
 
 
-def run_fail(project, monkeypatch, *env: str):
-    """Run with on_invalid=fail on a dataset holding a bad row; the output without line wraps."""
-    monkeypatch.setenv("COLUMNS", "1000")  # keep rich from wrapping file paths
-    _, bad = add_duplicate_and_bad_capture(project)
-    proc = project.run(
-        "--pipeline", "ingestion", *env, "--params", "ingestion.on_invalid=fail", check=False
-    )
-    return proc, bad, proc.stdout + proc.stderr
+def test_ingestion_stage_with_on_invalid_fail_stops(
+    dataset_with_duplicate_and_bad_capture, params
+) -> None:
+    dataset, bad = dataset_with_duplicate_and_bad_capture
+    params["ingestion"]["on_invalid"] = "fail"
+    with pytest.raises(IngestionError) as failed:
+        run_on(dataset, params)
+    message = str(failed.value)
+    assert "1 invalid rows (on_invalid=fail)" in message
+    assert f"{bad.name}: row 3, column data_field: {REASONS['hex_payload']} ('0000000')" in message
 
 
-@pytest.mark.e2e
-def test_ingestion_run_with_on_invalid_fail_stops(kedro_project, monkeypatch) -> None:
-    proc, bad, output = run_fail(kedro_project, monkeypatch)
-    assert proc.returncode != 0
-    assert "IngestionError" in output
-    assert "1 invalid rows (on_invalid=fail)" in output
-    assert f"{bad.name}: row 3, column data_field: {REASONS['hex_payload']} ('0000000')" in output
-    assert not kedro_project.path(FRAMES).exists()
-    assert not kedro_project.path(REPORT).exists()
-
-
-@pytest.mark.e2e
-def test_on_invalid_fail_override_in_the_smoke_env(kedro_project, monkeypatch) -> None:
-    proc, bad, output = run_fail(kedro_project, monkeypatch, "--env", "smoke")
-    assert proc.returncode != 0
-    # the environment overrode one key of `ingestion`; the group was not replaced whole
-    assert "ValidationError" not in output
-    assert f"{bad.name}: row 3, column data_field: {REASONS['hex_payload']}" in output
+def test_on_invalid_fail_from_the_command_line_overrides_one_key_in_the_smoke_env(
+    dataset_with_duplicate_and_bad_capture, stage_params
+) -> None:
+    """`kedro run --env smoke --params ingestion.on_invalid=fail`: the runtime value replaces one
+    key of `ingestion`; the group is not replaced whole (it still validates and names kinds)."""
+    dataset, bad = dataset_with_duplicate_and_bad_capture
+    params = load_parameters("smoke", runtime_params={"ingestion": {"on_invalid": "fail"}})
+    assert params["ingestion"]["on_invalid"] == "fail"
+    assert params["ingestion"]["attack_kinds"] == stage_params["ingestion"]["attack_kinds"]
+    with pytest.raises(IngestionError, match=re.escape(f"{bad.name}: row 3, column data_field")):
+        run_on(dataset, params)

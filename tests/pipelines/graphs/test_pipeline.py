@@ -1,5 +1,5 @@
-"""Graphs pipeline: node functions on a small frames table, the pipeline's wiring, and an
-end-to-end `kedro run --env smoke` after ingestion."""
+"""Graphs stage: node functions on a small frames table, the pipeline's wiring, and the stage run
+in-process on the ingested shipped sample."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from pydantic import ValidationError
 from torch_geometric.loader import DataLoader
 
-from kd_gat.graphs.store import GraphStore
 from kd_gat.pipelines.graphs import create_pipeline
 from kd_gat.pipelines.graphs.nodes import (
     build_graph_stores,
@@ -20,6 +19,7 @@ from kd_gat.pipelines.graphs.nodes import (
     report_graphs,
 )
 from tests.graphs.factory import capture, frames
+from tests.pipelines.conftest import DATASET
 
 PARAMS = {
     "window_size": 4,
@@ -48,17 +48,24 @@ def table():
     )
 
 
+DATASET_NAME = "set_x"
+
+
 def run_nodes(table, params=PARAMS):
-    vocabulary = learn_vocabulary(table)
+    vocabulary = learn_vocabulary(table, DATASET_NAME)
     train, val, test, summary = build_graph_stores(table, vocabulary, params)
-    stats = fit_graph_feature_stats(train)
+    stats = fit_graph_feature_stats(train, vocabulary, params)
     train, val, test = normalise_graph_stores(train, val, test, stats)
     return vocabulary, stats, train, val, test, report_graphs(train, val, test, summary)
 
 
 def test_nodes_end_to_end(table):
     vocabulary, stats, train, val, test, report = run_nodes(table)
+    fingerprint = vocabulary.pop("fingerprint")
     assert vocabulary == {"can_ids": [1, 2, 3], "oov_index": 3, "num_ids": 4}
+    assert fingerprint.startswith(f"{DATASET_NAME}:")
+    # every store carries the fingerprint of the statistics that normalised it
+    assert {s.fingerprint for s in (train, val, *test.values())} == {stats["fingerprint"]}
     # a: 10 windows (2 frames dropped) → 8 train + 2 val; b: 5 windows → 4 + 1
     assert (len(train), len(val)) == (12, 3)
     assert sorted(test) == ["test_01_known", "test_04_unknown"]
@@ -80,11 +87,11 @@ def test_nodes_end_to_end(table):
 
 
 def test_vocabulary_ignores_test_captures(table):
-    assert 9 not in learn_vocabulary(table)["can_ids"]
+    assert 9 not in learn_vocabulary(table, DATASET_NAME)["can_ids"]
 
 
 def test_bad_parameters_are_rejected(table):
-    vocabulary = learn_vocabulary(table)
+    vocabulary = learn_vocabulary(table, DATASET_NAME)
     for bad in ({"tail_policy": "pad"}, {"window_size": 1}, {"min_attack_frames": 9}, {"x": 1}):
         with pytest.raises(ValidationError):
             build_graph_stores(table, vocabulary, PARAMS | bad)
@@ -92,7 +99,7 @@ def test_bad_parameters_are_rejected(table):
 
 def test_pipeline_wiring():
     pipeline = create_pipeline()
-    assert pipeline.inputs() == {"frames", "params:graphs"}
+    assert pipeline.inputs() == {"frames", "params:graphs", "params:dataset"}
     assert pipeline.all_outputs() >= {
         "vocabulary",
         "feature_stats",
@@ -103,25 +110,46 @@ def test_pipeline_wiring():
     }
 
 
-@pytest.mark.e2e
-def test_kedro_run_smoke(kedro_project):
-    kedro_project.run("--env", "smoke", "--pipeline", "ingestion")
-    kedro_project.run("--env", "smoke", "--pipeline", "graphs")
-    model_input = kedro_project.path("data/05_model_input")
-    train = GraphStore.load(model_input / "graphs_train.npz")
-    val = GraphStore.load(model_input / "graphs_val.npz")
-    tests = sorted(p.stem for p in (model_input / "graphs_test").glob("*.npz"))
+def test_graphs_stage_on_the_shipped_sample(graphs_run, ingestion_run, stage_params) -> None:
+    train, val, test = (
+        graphs_run["graphs_train"],
+        graphs_run["graphs_val"],
+        graphs_run["graphs_test"],
+    )
+    vocabulary, report = graphs_run["vocabulary"], graphs_run["graphs_report"]
+    frames = ingestion_run["frames"]
     assert len(train) > 0
     assert len(val) > 0
-    assert tests == sorted(
-        p.name
-        for p in kedro_project.path("data/01_raw/can-train-and-test/set_01").iterdir()
-        if p.name.startswith("test")
-    )
-    vocabulary = json.loads(kedro_project.path("data/03_primary/vocabulary.json").read_text())
-    assert train.num_ids == len(vocabulary["can_ids"]) + 1
-    report = json.loads(kedro_project.path("data/08_reporting/graphs_report.json").read_text())
+    assert sorted(test) == sorted(p.name for p in DATASET.iterdir() if p.name.startswith("test"))
+    # the vocabulary is the training captures' CAN IDs, the last index is the OOV bucket
+    is_train = frames["split"].astype(str).str.startswith("train")
+    assert vocabulary["can_ids"] == sorted(frames.loc[is_train, "can_id"].unique().tolist())
+    for store in (train, val, *test.values()):
+        assert store.num_ids == len(vocabulary["can_ids"]) + 1
+    # train and val hold training captures, each test store its scenario's captures only
+    assert set(train.windows["capture"].astype(str)) <= set(frames.loc[is_train, "capture"])
+    assert set(val.windows["capture"].astype(str)) <= set(frames.loc[is_train, "capture"])
+    for scenario, store in test.items():
+        assert set(store.windows["scenario"].astype(str)) == {scenario}
+    # no window is in two stores
+    keys = [
+        (str(c), r)
+        for store in (train, val, *test.values())
+        for c, r in zip(store.windows["capture"], store.windows["start_row"], strict=True)
+    ]
+    assert len(keys) == len(set(keys))
+    window = stage_params["graphs"]["window_size"]
+    assert (train.windows["n_frames"] == window).all()
+    # the report counts what the stores hold
     assert report["stores"]["train"]["windows"] == len(train)
-    assert report["stores"]["val"]["attack_windows"] > 0
-    stats = json.loads(kedro_project.path("data/05_model_input/feature_stats.json").read_text())
+    assert report["stores"]["val"]["windows"] == len(val)
+    assert report["stores"]["val"]["attack_windows"] == int(val.y.sum()) > 0
+    for scenario, store in test.items():
+        assert report["stores"][f"test/{scenario}"]["windows"] == len(store)
+    # features standardised with the training statistics
+    stats = graphs_run["feature_stats"]
     assert stats["node"]["names"] == list(train.node_features)
+    assert stats["fingerprint"].startswith(f"{stage_params['dataset']}:")
+    assert {s.fingerprint for s in (train, val, *test.values())} == {stats["fingerprint"]}
+    np.testing.assert_allclose(train.x.mean(axis=0), 0, atol=1e-3)
+    json.dumps([vocabulary, stats, report])  # the JSON outputs serialise

@@ -1,0 +1,149 @@
+"""Evaluation nodes on hand-made score tables and small real models: thresholds from validation
+rows only, every test window of every model exactly once, metrics counted per (model, scenario),
+sizes per detector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kd_gat.metrics import choose_threshold
+from kd_gat.models import count_parameters
+from kd_gat.pipelines.evaluation.nodes import (
+    SCORE_COLUMNS,
+    collect_window_scores,
+    evaluate,
+    model_sizes,
+)
+from tests.pipelines.factory import detector_outputs_table, fusion_scores_table, untrained
+
+PARAMS = {"normal_quantile": 0.9, "batch_size": 16, "latency_windows": 5}
+FUSION_THRESHOLDS = {"dqn": 0.41, "weighted_average": 0.52, "stacker": 0.63}
+
+
+@pytest.fixture
+def tables() -> dict[str, pd.DataFrame]:
+    return {
+        "det_a": detector_outputs_table("gat", "det_a", seed=1),
+        "det_b": detector_outputs_table("vgae", "det_b", seed=2, tests={"test_a": 50}),
+        "pair": fusion_scores_table("pair", FUSION_THRESHOLDS, seed=3),
+    }
+
+
+def test_every_test_window_of_every_model_exactly_once(tables) -> None:
+    scores = collect_window_scores(PARAMS, **tables)
+    assert list(scores.columns) == SCORE_COLUMNS
+    expected = {"det_a", "det_b", *(f"pair.{m}" for m in FUSION_THRESHOLDS)}
+    assert set(scores["model"]) == expected
+    sources = {"det_a": tables["det_a"], "det_b": tables["det_b"]}
+    sources |= {
+        f"pair.{m}": tables["pair"][tables["pair"]["model"] == f"pair.{m}"]
+        for m in FUSION_THRESHOLDS
+    }
+    for model, source in sources.items():
+        test = source[source["split"] == "test"]
+        got = scores[scores["model"] == model]
+        keys = ["scenario", "window"]
+        assert not got.duplicated(keys).any()
+        pd.testing.assert_frame_equal(
+            got[[*keys, "label", "score"]].sort_values(keys).reset_index(drop=True),
+            test[[*keys, "label", "score"]].sort_values(keys).reset_index(drop=True),
+        )
+    assert len(scores) == sum((t["split"] == "test").sum() for t in tables.values())
+
+
+def test_detector_thresholds_come_from_validation_rows_only(tables) -> None:
+    scores = collect_window_scores(PARAMS, **tables)
+    for name in ("det_a", "det_b"):
+        val = tables[name][tables[name]["split"] == "val"]
+        expected = choose_threshold(val["label"], val["score"], PARAMS["normal_quantile"])
+        assert scores.loc[scores["model"] == name, "threshold"].unique().tolist() == [expected]
+
+    # shuffled test labels, other test and train scores: no threshold moves
+    changed = {k: t.copy() for k, t in tables.items()}
+    rng = np.random.default_rng(5)
+    for name in ("det_a", "det_b"):
+        table = changed[name]
+        other = table["split"] != "val"
+        table.loc[other, "label"] = rng.permutation(table.loc[other, "label"].to_numpy())
+        table.loc[other, "score"] = rng.uniform(0, 5, other.sum())
+    again = collect_window_scores(PARAMS, **changed)
+    pd.testing.assert_series_equal(again["threshold"], scores["threshold"])
+
+    # while other validation labels do move it
+    flipped = {k: t.copy() for k, t in tables.items()}
+    val = flipped["det_a"]["split"] == "val"
+    flipped["det_a"].loc[val, "label"] = 1 - flipped["det_a"].loc[val, "label"]
+    moved = collect_window_scores(PARAMS, **flipped)
+    assert (
+        moved.loc[moved["model"] == "det_a", "threshold"].iloc[0]
+        != scores.loc[scores["model"] == "det_a", "threshold"].iloc[0]
+    )
+
+
+def test_without_validation_attacks_the_threshold_is_the_normal_quantile(tables) -> None:
+    table = tables["det_b"].copy()
+    val = table["split"] == "val"
+    table.loc[val, "label"] = 0
+    scores = collect_window_scores(PARAMS, det_b=table)
+    expected = np.quantile(table.loc[val, "score"], PARAMS["normal_quantile"])
+    assert scores["threshold"].unique() == pytest.approx([expected])
+
+
+def test_fusion_scores_keep_each_methods_own_threshold(tables) -> None:
+    scores = collect_window_scores(PARAMS, pair=tables["pair"])
+    assert set(scores["model"]) == {f"pair.{m}" for m in FUSION_THRESHOLDS}
+    for method, threshold in FUSION_THRESHOLDS.items():
+        rows = scores[scores["model"] == f"pair.{method}"]
+        assert rows["threshold"].unique().tolist() == [threshold]
+
+
+def test_metrics_count_each_model_on_each_scenario_with_its_threshold(tables) -> None:
+    scores = collect_window_scores(PARAMS, **tables)
+    metrics = evaluate(scores)
+    pairs = scores[["model", "scenario"]].drop_duplicates()
+    assert len(metrics) == len(pairs)
+    assert not metrics.duplicated(["model", "scenario"]).any()
+    for row in metrics.itertuples():
+        group = scores[(scores["model"] == row.model) & (scores["scenario"] == row.scenario)]
+        alert = group["score"].to_numpy() >= group["threshold"].iloc[0]
+        attack = group["label"].to_numpy() == 1
+        assert (row.tp, row.fp, row.fn, row.tn) == (
+            (alert & attack).sum(),
+            (alert & ~attack).sum(),
+            (~alert & attack).sum(),
+            (~alert & ~attack).sum(),
+        )
+        assert row.n_windows == len(group)
+        assert row.threshold == group["threshold"].iloc[0]
+        assert row.f1 == pytest.approx(2 * row.tp / max(2 * row.tp + row.fp + row.fn, 1))
+
+
+def test_metrics_refuse_two_thresholds_for_one_model(tables) -> None:
+    scores = collect_window_scores(PARAMS, **tables)
+    scores.loc[scores.index[0], "threshold"] += 1
+    with pytest.raises(ValueError, match="one validation threshold"):
+        evaluate(scores)
+
+
+def test_model_sizes_one_row_per_detector(small_graphs) -> None:
+    val = small_graphs["graphs_val"]
+    models = {
+        "wide_gat": untrained("gat", val, hidden=32, heads=4),
+        "narrow_gat": untrained("gat", val),
+        "vgae": untrained("vgae", val),
+    }
+    sizes = model_sizes(val, PARAMS, **models)
+    assert sizes["model"].tolist() == sorted(models)
+    by_name = sizes.set_index("model")
+    for name, model in models.items():
+        assert by_name.loc[name, "parameters"] == count_parameters(model)
+        assert by_name.loc[name, "parameters"] == sum(p.numel() for p in model.parameters())
+        assert by_name.loc[name, "checkpoint_bytes"] > 4 * by_name.loc[name, "parameters"]
+    assert by_name.loc["wide_gat", "parameters"] > by_name.loc["narrow_gat", "parameters"]
+    assert (
+        by_name.loc["wide_gat", "checkpoint_bytes"] > by_name.loc["narrow_gat", "checkpoint_bytes"]
+    )
+    assert (sizes["ms_per_window_batch1"] > 0).all()
+    assert (sizes["windows_per_s_batched"] > 0).all()

@@ -1,0 +1,46 @@
+"""Reporting stage: leaderboard, plots and MLflow metrics from the evaluation outputs, run
+in-process after evaluation."""
+
+from __future__ import annotations
+
+from matplotlib.figure import Figure
+
+from kd_gat import roster
+from kd_gat.pipelines.reporting import create_pipeline
+
+
+def test_the_stage_reads_the_evaluation_outputs_and_every_history() -> None:
+    pipe = create_pipeline()
+    assert pipe.inputs() == {
+        "metrics",
+        "model_sizes",
+        "window_scores",
+        *(f"{d}.training_history" for d in roster.detector_names()),
+    }
+
+
+def test_leaderboard_has_every_evaluated_model(reporting_run, evaluation_run) -> None:
+    models = set(evaluation_run["metrics"]["model"])
+    board = reporting_run["leaderboard"]
+    assert set(board["model"]) == models
+    assert board["f1"].is_monotonic_decreasing
+    for model in models:
+        assert model in reporting_run["leaderboard_md"]
+        assert model in reporting_run["leaderboard_html"]
+    sized = board.dropna(subset=["parameters"])
+    assert set(sized["model"]) == set(roster.detector_names())
+
+
+def test_plots_per_scenario_and_per_model(reporting_run, graphs_run) -> None:
+    scenarios = {f"{s}.png" for s in graphs_run["graphs_test"]}
+    assert set(reporting_run["roc_curves"]) == set(reporting_run["pr_curves"]) == scenarios
+    for name in ("size_vs_f1_plot", "confusion_matrices", "learning_curves"):
+        assert isinstance(reporting_run[name], Figure)
+    titles = [ax.get_title() for ax in reporting_run["learning_curves"].axes]
+    assert titles[::2] == [f"{d}: loss" for d in sorted(roster.detector_names())]
+
+
+def test_every_model_and_scenario_reaches_mlflow(reporting_run, evaluation_run) -> None:
+    logged = reporting_run["mlflow_metrics"]
+    for row in evaluation_run["metrics"].itertuples():
+        assert logged[f"{row.model}/{row.scenario}/f1"]["value"] == row.f1
