@@ -13,19 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from kd_gat.pipeline_registry import STAGES
 from tests.conftest import PROJECT
 
 CHROMIUM = shutil.which("chromium")
-STAGES = [
-    "ingestion",
-    "graphs",
-    "training",
-    "distillation",
-    "scoring",
-    "fusion",
-    "evaluation",
-    "reporting",
-]
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",

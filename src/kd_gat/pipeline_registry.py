@@ -13,7 +13,18 @@ import warnings
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-ON_DEMAND = {"inference"}
+# the default run, in the order of the story it tells; then the stages run on demand
+STAGES = (
+    "ingestion",
+    "graphs",
+    "training",
+    "distillation",
+    "scoring",
+    "fusion",
+    "evaluation",
+    "reporting",
+)
+ON_DEMAND = ("inference",)
 
 # Stages read each other's namespaced artifacts on purpose (`gat_teacher.model` is the training
 # namespace's output that distillation and scoring consume), which Kedro warns about.
@@ -26,9 +37,13 @@ def register_pipelines() -> dict[str, Pipeline]:
     `__default__` runs ingestion through reporting; `inference` (scoring new captures with the
     trained models) runs on demand.
     """
+    found = find_pipelines(raise_errors=True)
+    found.pop("__default__", None)  # Kedro's sum of every package, inference included
+    if set(found) != {*STAGES, *ON_DEMAND}:
+        raise RuntimeError(f"pipeline packages {sorted(found)} are not STAGES + ON_DEMAND")
     pipelines = {
-        name: Pipeline(stage, namespace=name, prefix_datasets_with_namespace=False)
-        for name, stage in find_pipelines(raise_errors=True).items()
+        name: Pipeline(found[name], namespace=name, prefix_datasets_with_namespace=False)
+        for name in (*STAGES, *ON_DEMAND)
     }
-    pipelines["__default__"] = sum(p for name, p in pipelines.items() if name not in ON_DEMAND)
+    pipelines["__default__"] = sum((pipelines[name] for name in STAGES), Pipeline([]))
     return pipelines

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import gzip
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
@@ -28,23 +29,14 @@ from kedro.runner import SequentialRunner
 
 from kd_gat.datasets.captures import CaptureFolderDataset
 from kd_gat.hooks import validate_parameters
+from kd_gat.pipeline_registry import ON_DEMAND
+from kd_gat.pipeline_registry import STAGES as DEFAULT_STAGES
 from kd_gat.settings import CONFIG_LOADER_ARGS
 from tests.conftest import PROJECT, SAMPLE
 
 CONF = PROJECT / "conf"
 DATASET = SAMPLE / "set_01"
-# the default run, in order, then the on-demand stage
-STAGES = (
-    "ingestion",
-    "graphs",
-    "training",
-    "distillation",
-    "scoring",
-    "fusion",
-    "evaluation",
-    "reporting",
-    "inference",
-)
+STAGES = (*DEFAULT_STAGES, *ON_DEMAND)  # the default run, in order, then on demand
 # new captures for the inference stage: the first rows of a shipped test capture, labels dropped
 NEW_CAPTURE_SOURCE = DATASET / "test_01_known_vehicle_known_attack" / "DoS-3.csv.gz"
 NEW_CAPTURE_ROWS = 3_050
@@ -167,39 +159,19 @@ def ingestion_run(stage_params: dict) -> StageRun:
     return run_stage("ingestion", {"raw_captures": captures}, stage_params)
 
 
-@pytest.fixture(scope="session")
-def graphs_run(ingestion_run: StageRun, stage_params: dict) -> StageRun:
-    return run_stage("graphs", ingestion_run.artifacts, stage_params)
+def _next_stage(stage: str, previous: str):
+    """Session fixture `<stage>_run`: the stage run on the artifacts of `<previous>_run`."""
+
+    @pytest.fixture(scope="session", name=f"{stage}_run")
+    def run(request: pytest.FixtureRequest, stage_params: dict) -> StageRun:
+        return run_stage(stage, request.getfixturevalue(f"{previous}_run").artifacts, stage_params)
+
+    return run
 
 
-@pytest.fixture(scope="session")
-def training_run(graphs_run: StageRun, stage_params: dict) -> StageRun:
-    return run_stage("training", graphs_run.artifacts, stage_params)
-
-
-@pytest.fixture(scope="session")
-def distillation_run(training_run: StageRun, stage_params: dict) -> StageRun:
-    return run_stage("distillation", training_run.artifacts, stage_params)
-
-
-@pytest.fixture(scope="session")
-def scoring_run(distillation_run: StageRun, stage_params: dict) -> StageRun:
-    return run_stage("scoring", distillation_run.artifacts, stage_params)
-
-
-@pytest.fixture(scope="session")
-def fusion_run(scoring_run: StageRun, stage_params: dict) -> StageRun:
-    return run_stage("fusion", scoring_run.artifacts, stage_params)
-
-
-@pytest.fixture(scope="session")
-def evaluation_run(fusion_run: StageRun, stage_params: dict) -> StageRun:
-    return run_stage("evaluation", fusion_run.artifacts, stage_params)
-
-
-@pytest.fixture(scope="session")
-def reporting_run(evaluation_run: StageRun, stage_params: dict) -> StageRun:
-    return run_stage("reporting", evaluation_run.artifacts, stage_params)
+# graphs_run, training_run, ... reporting_run: each stage on the one before
+for _previous, _stage in itertools.pairwise(DEFAULT_STAGES):
+    globals()[f"{_stage}_run"] = _next_stage(_stage, _previous)
 
 
 @pytest.fixture(scope="session")

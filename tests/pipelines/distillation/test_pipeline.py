@@ -9,18 +9,11 @@ import numpy as np
 import torch
 
 from kd_gat import roster
+from kd_gat.pipelines import FIT_INPUTS
 from kd_gat.pipelines.distillation import create_pipeline
 
 DISTILLED = {d.name: d for d in roster.distilled()}
-SHARED_INPUTS = {
-    "graphs_train",
-    "graphs_val",
-    "params:training",
-    "params:trainer",
-    "params:model_scales",
-    "params:detector_overrides",
-    "params:distillation",
-}
+SHARED_INPUTS = {*FIT_INPUTS.values(), "params:distillation"}
 
 
 def plain_twin(student: roster.Detector) -> str:

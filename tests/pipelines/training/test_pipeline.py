@@ -13,18 +13,12 @@ from matplotlib.figure import Figure
 from kd_gat import roster
 from kd_gat.datasets.torch_model import TorchModelDataset
 from kd_gat.models import count_parameters
+from kd_gat.pipelines import FIT_INPUTS
 from kd_gat.pipelines.training import create_pipeline
 from tests.pipelines.conftest import config_loader, run_stage
 
 TRAINED = {d.name: d for d in roster.trained()}
-SHARED_INPUTS = {
-    "graphs_train",
-    "graphs_val",
-    "params:training",
-    "params:trainer",
-    "params:model_scales",
-    "params:detector_overrides",
-}
+SHARED_INPUTS = {*FIT_INPUTS.values()}
 
 
 def test_one_template_per_namespace_from_the_roster() -> None:
