@@ -46,9 +46,9 @@ def train_detector(
     """Train `detector` and return it (best validation epoch, eval mode, CPU) and its history.
 
     The node function of the training and distillation stages (the roster entry bound per
-    namespace with `kd_gat.pipelines.bind`). Kedro does all dataset I/O; the exception is the
-    fit's checkpoint folder `<training.checkpoint_root>/<name>/`, which Lightning writes so that
-    an interrupted run resumes. Per-epoch metrics also go to the active MLflow run, if any.
+    namespace with `kd_gat.pipelines.templates.bind`). Kedro does all dataset I/O; the exception
+    is the fit's checkpoint folder `<training.checkpoint_root>/<name>/`, which Lightning writes
+    so that an interrupted run resumes. Per-epoch metrics also go to the active MLflow run.
 
     The VGAE trains on the normal windows of `graphs_train` only; the GAT on all of them,
     with the class imbalance handled as `training.imbalance` says. With a `teacher` (same kind,

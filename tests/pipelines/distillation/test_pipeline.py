@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from kd_gat import roster
-from kd_gat.pipelines import FIT_INPUTS
 from kd_gat.pipelines.distillation import create_pipeline
+from kd_gat.pipelines.templates import FIT_INPUTS
 
 DISTILLED = {d.name: d for d in roster.distilled()}
 SHARED_INPUTS = {*FIT_INPUTS.values(), "params:distillation"}

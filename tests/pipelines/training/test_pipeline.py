@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from kd_gat import roster
 from kd_gat.datasets.torch_model import TorchModelDataset
 from kd_gat.models import count_parameters
-from kd_gat.pipelines import FIT_INPUTS
+from kd_gat.pipelines.templates import FIT_INPUTS
 from kd_gat.pipelines.training import create_pipeline
 from tests.pipelines.conftest import config_loader, run_stage
 

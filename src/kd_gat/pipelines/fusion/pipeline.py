@@ -4,7 +4,7 @@ method on the pair's validation outputs and scores validation and test windows."
 from kedro.pipeline import Node, Pipeline
 
 from kd_gat import roster
-from kd_gat.pipelines import bind
+from kd_gat.pipelines.templates import bind
 
 from .nodes import fit_fusion
 

@@ -4,7 +4,7 @@ train, val and each test scenario with `<name>.model` into `<name>.window_output
 from kedro.pipeline import Node, Pipeline
 
 from kd_gat import roster
-from kd_gat.pipelines import bind
+from kd_gat.pipelines.templates import bind
 
 from .nodes import score_windows
 

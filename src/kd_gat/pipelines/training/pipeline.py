@@ -7,7 +7,7 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline
 
 from kd_gat import roster
-from kd_gat.pipelines import detector_pipeline
+from kd_gat.pipelines.templates import detector_pipeline
 
 
 def create_pipeline(**kwargs) -> Pipeline:
