@@ -15,8 +15,28 @@ import pandas as pd
 import pytest
 
 from kd_gat.tracking import DatasetLock
+from tests.conftest import KedroProject, copy_project
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> KedroProject:
+    """A project of its own (the shared smoke run's MLflow store and folders stay as they are)
+    with the shipped set_01 also present as set_01b."""
+    project = copy_project(tmp_path_factory.mktemp("isolation") / "project")
+    raw = project.path("data/01_raw/can-train-and-test")
+    shutil.copytree(raw / "set_01", raw / "set_01b")
+    return project
+
+
+def protocol(project: KedroProject, *args: str) -> None:
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kd_gat.protocol", *args],
+        cwd=project.root, env=env, capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def digests(folder) -> dict[str, str]:
@@ -27,37 +47,27 @@ def digests(folder) -> dict[str, str]:
     }
 
 
-def test_two_datasets_one_after_the_other_keep_both_results(smoke_run):
-    raw = smoke_run.path("data/01_raw/can-train-and-test")
-    shutil.copytree(raw / "set_01", raw / "set_01b")
-    before = {layer: digests(smoke_run.path(f"data/{layer}/set_01")) for layer in (
+def test_two_datasets_one_after_the_other_keep_both_results(project):
+    protocol(project, "run", "--datasets", "set_01", "--env", "smoke")
+    before = {layer: digests(project.path(f"data/{layer}/set_01")) for layer in (
         "02_intermediate", "05_model_input", "06_models", "08_reporting")}  # fmt: skip
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "kd_gat.protocol", "run", "--datasets", "set_01b", "--env", "smoke"],
-        cwd=smoke_run.root, env=env, capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    protocol(project, "run", "--datasets", "set_01b", "--env", "smoke")
     for layer, files in before.items():  # set_01's artifacts are untouched ...
-        assert digests(smoke_run.path(f"data/{layer}/set_01")) == files, layer
-    (metrics,) = smoke_run.path("data/08_reporting/set_01b/metrics.csv").glob("*/metrics.csv")
+        assert digests(project.path(f"data/{layer}/set_01")) == files, layer
+    (metrics,) = project.path("data/08_reporting/set_01b/metrics.csv").glob("*/metrics.csv")
     assert len(pd.read_csv(metrics)) > 0  # ... and set_01b has its own
-    combined = subprocess.run(
-        [sys.executable, "-m", "kd_gat.protocol", "combine", "--datasets", "set_01,set_01b"],
-        cwd=smoke_run.root, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert combined.returncode == 0, combined.stderr[-3000:]
-    table = pd.read_csv(smoke_run.path("data/08_reporting/protocol/f1.csv"))
+    protocol(project, "combine", "--datasets", "set_01,set_01b")
+    table = pd.read_csv(project.path("data/08_reporting/protocol/f1.csv"))
     assert {"set_01/mean", "set_01b/mean", "mean"} <= set(table.columns)
     # same frames, same seed: the two sets give the same results, each under its own name
     assert table["set_01/mean"].tolist() == pytest.approx(table["set_01b/mean"].tolist())
 
 
-def test_a_second_run_on_a_dataset_is_refused_while_one_is_going(smoke_run):
-    lock = DatasetLock(smoke_run.path("data/locks"), "set_01")
+def test_a_second_run_on_a_dataset_is_refused_while_one_is_going(project):
+    lock = DatasetLock(project.path("data/locks"), "set_01")
     lock.acquire()  # as a run in progress holds it
     try:
-        proc = smoke_run.run("--env", "smoke", "--pipeline", "ingestion", check=False)
+        proc = project.run("--env", "smoke", "--pipeline", "ingestion", check=False)
     finally:
         lock.release()
     assert proc.returncode != 0
@@ -66,8 +76,8 @@ def test_a_second_run_on_a_dataset_is_refused_while_one_is_going(smoke_run):
     assert "Running node" not in out
 
 
-def test_a_partial_run_stops_naming_what_its_dataset_lacks(smoke_run):
-    proc = smoke_run.run("--env", "smoke", "--pipeline", "graphs", "--params", "dataset=set_09",
+def test_a_partial_run_stops_naming_what_its_dataset_lacks(project):
+    proc = project.run("--env", "smoke", "--pipeline", "graphs", "--params", "dataset=set_09",
                          check=False)  # fmt: skip
     assert proc.returncode != 0
     out = " ".join((proc.stdout + proc.stderr).split())
@@ -83,8 +93,8 @@ def test_a_partial_run_stops_naming_what_its_dataset_lacks(smoke_run):
         ("dataset=", "validation error for RunParams dataset"),
     ],
 )
-def test_bad_parameters_stop_the_run_before_any_node(smoke_run, params, message):
-    proc = smoke_run.run("--env", "smoke", "--params", params, check=False)
+def test_bad_parameters_stop_the_run_before_any_node(project, params, message):
+    proc = project.run("--env", "smoke", "--params", params, check=False)
     assert proc.returncode != 0
     out = " ".join((proc.stdout + proc.stderr).split())
     assert message in out
