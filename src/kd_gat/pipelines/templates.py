@@ -50,12 +50,15 @@ def detector_pipeline(detector: Detector) -> Pipeline:
         outputs="learning_curves",
         name="plot_learning_curves",
     )
-    free = {"graphs_train", "graphs_val"}
+    params = {p for p in inputs.values() if p.startswith("params:")}
     return Pipeline(
         [fit, plot],
         namespace=detector.name,
-        inputs={name: name for name in free}
-        | ({} if detector.teacher is None else {"teacher": f"{detector.teacher}.model"}),
-        parameters={p for p in inputs.values() if p.startswith("params:")},
+        # the shared stores keep their names; `teacher` is the training stage's artifact
+        inputs={
+            name: f"{detector.teacher}.model" if name == "teacher" else name
+            for name in set(inputs.values()) - params
+        },
+        parameters=params,
         tags=[detector.name],
     )
