@@ -18,17 +18,11 @@ import pandas as pd
 from phases import Phases
 
 from kd_gat.datasets.graph_store import GraphStoreDataset, GraphStoreMapDataset
+from kd_gat.params.graphs import GraphsParams
 from kd_gat.pipelines.graphs import nodes
 
 DEFAULT = Path(__file__).resolve().parents[1] / "data/02_intermediate/set_01/frames.parquet"
-PARAMS = {
-    "window_size": 100,
-    "stride": 100,
-    "min_attack_frames": 1,
-    "tail_policy": "drop",
-    "val_fraction": 0.2,
-    "val_blocks": 5,
-}
+PARAMS = GraphsParams().model_dump()  # the defaults of `kedro run`
 
 
 def run(path: Path) -> tuple[dict[str, float], dict[str, float], int, int]:

@@ -20,6 +20,7 @@ STAGES = (
     "training",
     "distillation",
     "scoring",
+    "profiles",
     "fusion",
     "evaluation",
     "reporting",

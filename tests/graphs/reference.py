@@ -6,6 +6,7 @@ Python loops over captures, windows and frames; no cleverness. Used only by the 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +38,110 @@ def _window_starts(n: int, size: int, stride: int, tail_policy: str) -> list[tup
     return out
 
 
+CLIP = 8.0
+
+
+def _clipped_log2(a: float, b: float) -> float:
+    if b == 0 or math.isnan(a) or math.isnan(b):
+        return 0.0 if math.isnan(a) or math.isnan(b) or a == 0 else CLIP
+    if a == 0:
+        return -CLIP
+    if math.isinf(b):
+        return -CLIP
+    return min(max(math.log2(a / b), -CLIP), CLIP)
+
+
+def frame_history(cap: pd.DataFrame, max_tracked_ids: int | None) -> list[dict]:
+    """Per frame of one capture (time order): its deviation from its ID's earlier frames.
+
+    The first `max_tracked_ids` distinct IDs keep their own history; later IDs share one."""
+    tracked: list[int] = []
+    states: dict[object, list[int]] = {}  # state key → indices of its earlier frames
+    t = [float(v) for v in cap["timestamp"]]
+    payload = [bytes(int(b) for b in row) for row in cap[BYTES].to_numpy()]
+    out = []
+    for i, can_id in enumerate(int(c) for c in cap["can_id"]):
+        if can_id not in tracked and (max_tracked_ids is None or len(tracked) < max_tracked_ids):
+            tracked.append(can_id)
+        key = can_id if can_id in tracked else "overflow"
+        past = states.setdefault(key, [])
+        k = len(past)
+        gaps = [t[b] - t[a] for a, b in itertools.pairwise(past)]
+        period = float(np.mean(gaps)) if len(gaps) >= 1 else math.nan
+        changes = [payload[a] != payload[b] for a, b in itertools.pairwise(past)]
+        flips = [
+            sum(bin(x ^ y).count("1") for x, y in zip(payload[a], payload[b], strict=True)) / 64
+            for a, b in itertools.pairwise(past)
+        ]
+        row = {
+            "period": period,
+            "first": i - k if not past else past[0],
+            "tracked": key != "overflow",
+        }
+        if k >= 1:
+            change = float(payload[past[-1]] != payload[i])
+            flip = (
+                sum(
+                    bin(x ^ y).count("1")
+                    for x, y in zip(payload[past[-1]], payload[i], strict=True)
+                )
+                / 64
+            )
+        if k >= 2:
+            ratio = math.log2(max(t[i] - t[past[-1]], 1e-9) / period) if period > 0 else CLIP
+            row["iat_ratio"] = min(max(ratio, -CLIP), CLIP)
+            row["change_excess"] = change - float(np.mean(changes))
+            row["flip_excess"] = flip - float(np.mean(flips))
+        else:
+            row |= {"iat_ratio": 0.0, "change_excess": 0.0, "flip_excess": 0.0}
+        out.append(row)
+        past.append(i)
+    return out
+
+
+def _history_columns(
+    w: pd.DataFrame, history: list[dict], start: int, capture_t0: float, t_start: float
+) -> dict[int, list[float]]:
+    """The history and context features of each node of a window starting at `start`."""
+    ids = [int(i) for i in w["can_id"]]
+    t = [float(v) for v in w["timestamp"]]
+    n = len(ids)
+    span = (t[-1] - t[0]) * n / (n - 1) if n > 1 else 0.0
+    out = {}
+    for c in sorted(set(ids)):
+        at = [k for k in range(n) if ids[k] == c]
+        h = [history[start + k] for k in at]
+        ratios = [x["iat_ratio"] for x in h]
+        period = h[0]["period"]
+        count_ratio = (
+            0.0
+            if math.isnan(period)
+            else _clipped_log2(len(at) + 1, span / period + 1)
+            if period > 0
+            else -CLIP
+        )
+        new = float(not h[0]["tracked"] or h[0]["first"] >= start)
+        out[c] = [
+            float(np.mean(ratios)),
+            min(ratios),
+            max(ratios),
+            count_ratio,
+            float(np.mean([x["change_excess"] for x in h])),
+            float(np.mean([x["flip_excess"] for x in h])),
+            new,
+        ]
+    share = float(np.mean([v[-1] for v in out.values()]))
+    if start == 0 or n < 2:
+        load = 0.0
+    else:
+        load = _clipped_log2((n - 1) / (t[-1] - t[0]), start / (t_start - capture_t0))
+    for v in out.values():
+        v += [load, share]
+    return out
+
+
 def _graph(
-    w: pd.DataFrame, vocabulary: list[int]
+    w: pd.DataFrame, vocabulary: list[int], history_columns: dict[int, list[float]]
 ) -> tuple[list[int], np.ndarray, list, np.ndarray]:
     ids = [int(i) for i in w["can_id"]]
     t = [float(v) for v in w["timestamp"]]
@@ -68,6 +171,7 @@ def _graph(
                 np.mean(changes) if changes else 0.0,
                 np.mean(flips) / 64 if flips else 0.0,
                 float(c not in vocabulary),
+                *history_columns[c],
             ]
         )
     transitions: dict[tuple[int, int], list[int]] = {}
@@ -83,19 +187,28 @@ def _graph(
         ]
         for e in edges
     ]
-    return nodes, np.array(rows).reshape(-1, 15), edges, np.array(attr).reshape(-1, 4)
+    return nodes, np.array(rows).reshape(-1, 24), edges, np.array(attr).reshape(-1, 4)
 
 
 def reference_graphs(
-    frames: pd.DataFrame, vocabulary: list[int], size: int, stride: int, tail_policy: str
+    frames: pd.DataFrame,
+    vocabulary: list[int],
+    size: int,
+    stride: int,
+    tail_policy: str,
+    max_tracked_ids: int | None = None,
 ) -> list[RefGraph]:
-    """Every window of every capture, captures in table order, windows in time order."""
+    """Every window of every capture, captures in table order, windows in time order; node
+    features in `NODE_FEATURES` order (all groups)."""
     graphs = []
     for name in pd.unique(frames["capture"].astype(str)):
         cap = frames[frames["capture"].astype(str) == name].reset_index(drop=True)
+        history = frame_history(cap, max_tracked_ids)
+        t0 = float(cap["timestamp"].iloc[0])
         for start, n in _window_starts(len(cap), size, stride, tail_policy):
             w = cap.iloc[start : start + n]
-            nodes, x, edges, attr = _graph(w, vocabulary)
+            columns = _history_columns(w, history, start, t0, float(w["timestamp"].iloc[0]))
+            nodes, x, edges, attr = _graph(w, vocabulary, columns)
             graphs.append(
                 RefGraph(
                     name, int(w["row"].iloc[0]), n, int(w["attack"].sum()), nodes, x, edges, attr

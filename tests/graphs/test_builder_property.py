@@ -30,16 +30,27 @@ from tests.graphs.reference import reference_graphs
     stride=st.integers(1, 14),
     tail_policy=st.sampled_from(["drop", "keep"]),
     min_attack_frames=st.integers(1, 3),
+    max_tracked_ids=st.one_of(st.none(), st.integers(1, 6)),
 )
 def test_builder_matches_reference(
-    seed, lengths, n_ids, size, stride, tail_policy, min_attack_frames
+    seed, lengths, n_ids, size, stride, tail_policy, min_attack_frames, max_tracked_ids
 ):
     rng = np.random.default_rng(seed)
     frames = random_frames(rng, lengths, n_ids=n_ids)
     ids = frames["can_id"].to_numpy()
     vocabulary = fit_vocabulary(rng.choice(ids, size=rng.integers(0, len(ids) + 1)))
-    store, _ = build_store(frames, vocabulary, size, stride, tail_policy, min_attack_frames)
-    expected = reference_graphs(frames, vocabulary.tolist(), size, stride, tail_policy)
+    store, _ = build_store(
+        frames,
+        vocabulary,
+        size,
+        stride,
+        tail_policy,
+        min_attack_frames,
+        max_tracked_ids=max_tracked_ids,
+    )
+    expected = reference_graphs(
+        frames, vocabulary.tolist(), size, stride, tail_policy, max_tracked_ids
+    )
 
     assert len(store) == len(expected)
     assert store.node_features == NODE_FEATURES

@@ -160,3 +160,24 @@ def test_sampled_non_edges_stay_in_their_graph_and_are_not_edges(batch):
     assert (neg[0] != neg[1]).all()
     observed = set(map(tuple, batch.edge_index.t().tolist()))
     assert not observed & set(map(tuple, neg.t().tolist()))
+
+
+@pytest.mark.parametrize("kind", ["gat", "vgae"])
+def test_without_can_ids_the_model_ignores_which_id_a_node_carries(kind, batch):
+    model = make(kind, can_ids=False).eval()
+    assert not any(
+        "embedding" in name or "id_decoder" in name for name, _ in model.named_parameters()
+    )
+    relabelled = batch.clone()
+    relabelled.node_id = torch.randint(0, SIZES["num_ids"], batch.node_id.shape)
+    with torch.no_grad():
+        a, b = model.window_outputs(batch), model.window_outputs(relabelled)
+    torch.testing.assert_close(a["score"], b["score"])
+    # With the embedding, the same relabelling changes the scores.
+    with_ids = make(kind).eval()
+    with torch.no_grad():
+        c, d = with_ids.window_outputs(batch), with_ids.window_outputs(relabelled)
+    assert not torch.allclose(c["score"], d["score"])
+    if kind == "vgae":
+        assert (a["vgae_can_id"] == 0).all()
+        assert training_loss(make(kind, can_ids=False).train(), batch).isfinite()

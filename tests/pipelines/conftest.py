@@ -36,6 +36,7 @@ from tests.conftest import PROJECT, SAMPLE
 
 CONF = PROJECT / "conf"
 DATASET = SAMPLE / "set_01"
+PROFILES = SAMPLE.parent / "vehicle_profiles"
 STAGES = (*DEFAULT_STAGES, *ON_DEMAND)  # the default run, in order, then on demand
 # new captures for the inference stage: the first rows of a shipped test capture, labels dropped
 NEW_CAPTURE_SOURCE = DATASET / "test_01_known_vehicle_known_attack" / "DoS-3.csv.gz"
@@ -172,6 +173,14 @@ def _next_stage(stage: str, previous: str):
 # graphs_run, training_run, ... reporting_run: each stage on the one before
 for _previous, _stage in itertools.pairwise(DEFAULT_STAGES):
     globals()[f"{_stage}_run"] = _next_stage(_stage, _previous)
+
+
+@pytest.fixture(scope="session")
+def profiles_run(scoring_run: StageRun, stage_params: dict) -> StageRun:
+    """The profiles stage, with the shipped attack-free recordings (a slice of car B)."""
+    captures = CaptureFolderDataset(str(PROFILES), labelled=False).load()
+    supply = scoring_run.artifacts | {"calibration_captures": captures}
+    return run_stage("profiles", supply, stage_params)
 
 
 @pytest.fixture(scope="session")

@@ -49,8 +49,10 @@ def test_the_default_run_is_every_stage_but_the_on_demand_ones(pipelines) -> Non
     default = pipelines["__default__"]
     expected = {n.name for s in STAGES if s not in ON_DEMAND for n in pipelines[s].nodes}
     assert {n.name for n in default.nodes} == expected
-    # it starts from the raw captures only: every other input is produced by an earlier stage
-    assert {d for d in default.inputs() if not d.startswith("params:")} == {"raw_captures"}
+    # it starts from the raw captures and the cars' attack-free recordings only: every other
+    # input is produced by an earlier stage
+    inputs = {d for d in default.inputs() if not d.startswith("params:")}
+    assert inputs == {"raw_captures", "calibration_captures"}
 
 
 def test_every_dataset_crossing_a_stage_boundary_is_persisted(pipelines) -> None:

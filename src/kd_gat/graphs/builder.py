@@ -18,20 +18,55 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from kd_gat.graphs.history import RATIO_CLIP, FrameHistory, frame_history
 from kd_gat.graphs.store import GraphStore, offsets
 from kd_gat.graphs.vocabulary import lookup
 from kd_gat.graphs.windows import TailPolicy, Windows, capture_runs, make_windows
 from kd_gat.ingestion.frames import BYTE_COLUMNS, CAPTURE_COLUMNS, PAYLOAD_BYTES
 
+FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
+    # What the frames of the ID carry in this window. Payload and timing are specific to each
+    # car's IDs; the history and context groups are relative to the ID's (the bus's) own past
+    # and carry over to a car the models never saw (kd_gat.graphs.history).
+    "payload": (
+        *(f"byte_{i}_mean" for i in range(PAYLOAD_BYTES)),  # mean payload byte / 255
+        "dlc_mean",  # mean DLC / 8
+    ),
+    "timing": (
+        "frame_share",  # share of the window's frames that carry this ID
+        "iat_mean",  # mean inter-arrival time (s) between this ID's frames in the window
+        "iat_std",  # their standard deviation (s); 0 with fewer than two gaps
+    ),
+    "change": (
+        "payload_change_rate",  # share of consecutive frames of the ID whose payload changed
+        "payload_bit_flip_rate",  # mean Hamming distance between consecutive payloads / 64
+    ),
+    "oov": ("oov",),  # 1 if the ID is out of vocabulary
+    "history": (
+        "iat_ratio_mean",  # mean over the node's frames of log2(gap / the ID's running period)
+        "iat_ratio_min",  # its minimum (an injected frame) ...
+        "iat_ratio_max",  # ... and maximum (a suppressed frame)
+        "count_ratio",  # log2((frames + 1) / (expected + 1)); expected = window span / period
+        "change_excess",  # mean payload change − the ID's running change rate
+        "flip_excess",  # mean bit-flip share − the ID's running bit-flip share
+        "new_id",  # 1 if the ID was not seen in the capture before this window (or untracked)
+    ),
+    "context": (
+        "bus_load_ratio",  # log2(window frame rate / the capture's frame rate before it)
+        "new_id_share",  # share of the window's nodes that are new
+    ),
+}
+# Every node feature, in store order (a store keeps a selection, in this order).
 NODE_FEATURES: tuple[str, ...] = (
-    *(f"byte_{i}_mean" for i in range(PAYLOAD_BYTES)),  # mean payload byte / 255
-    "frame_share",  # share of the window's frames that carry this ID
-    "dlc_mean",  # mean DLC / 8
-    "iat_mean",  # mean inter-arrival time (s) between this ID's frames in the window
-    "iat_std",  # their standard deviation (s); 0 with fewer than two gaps
-    "payload_change_rate",  # share of consecutive frames of the ID whose payload changed
-    "payload_bit_flip_rate",  # mean Hamming distance between consecutive payloads / 64
-    "oov",  # 1 if the ID is out of vocabulary
+    *FEATURE_GROUPS["payload"][:PAYLOAD_BYTES],
+    "frame_share",
+    "dlc_mean",
+    "iat_mean",
+    "iat_std",
+    *FEATURE_GROUPS["change"],
+    *FEATURE_GROUPS["oov"],
+    *FEATURE_GROUPS["history"],
+    *FEATURE_GROUPS["context"],
 )
 EDGE_FEATURES: tuple[str, ...] = (
     "log_count",  # log1p(number of a→b transitions in the window)
@@ -53,6 +88,7 @@ class FrameArrays:
     payload: np.ndarray  # uint64: byte_i in bits 8i..8i+7
     attack: np.ndarray  # int8
     row: np.ndarray  # int64
+    capture: np.ndarray  # int64: the capture's code, constant over its contiguous run
 
     @classmethod
     def from_frames(cls, frames: pd.DataFrame) -> FrameArrays:
@@ -67,6 +103,13 @@ class FrameArrays:
             payload=payload.view("<u8").reshape(-1),
             attack=frames["attack"].to_numpy(dtype=np.int8),
             row=frames["row"].to_numpy(dtype=np.int64),
+            capture=frames["capture"].astype("category").cat.codes.to_numpy().astype(np.int64),
+        )
+
+    def history(self, max_tracked_ids: int | None = None) -> FrameHistory:
+        """Each frame against its ID's past in its capture (`kd_gat.graphs.history`)."""
+        return frame_history(
+            self.capture, self.timestamp, self.can_id, self.payload, max_tracked_ids
         )
 
 
@@ -81,9 +124,9 @@ class GraphArrays(NamedTuple):
     edge_ptr: np.ndarray
 
 
-def _empty_graphs(n_windows: int) -> GraphArrays:
+def _empty_graphs(n_windows: int, n_features: int = len(NODE_FEATURES)) -> GraphArrays:
     return GraphArrays(
-        x=np.zeros((0, len(NODE_FEATURES)), np.float32),
+        x=np.zeros((0, n_features), np.float32),
         node_id=np.zeros(0, np.int32),
         edge_index=np.zeros((2, 0), np.int32),
         edge_attr=np.zeros((0, len(EDGE_FEATURES)), np.float32),
@@ -108,16 +151,36 @@ def _sorted_rows(key: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return key[valid]
 
 
+def _log2_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """log2(numerator / denominator), clipped to ±RATIO_CLIP; 0 where it is undefined."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.log2(numerator / denominator)
+    ratio = np.nan_to_num(ratio, nan=0.0, posinf=RATIO_CLIP, neginf=-RATIO_CLIP)
+    return np.clip(ratio, -RATIO_CLIP, RATIO_CLIP)
+
+
+@dataclass(frozen=True)
+class _Nodes:
+    """The nodes of a chunk of windows: their frames grouped by node, in time order."""
+
+    frame: np.ndarray  # global frame index, grouped by node
+    new_node: np.ndarray  # True at a node's first frame in `frame`
+    node_of: np.ndarray  # node of each entry of `frame`
+    first: np.ndarray  # position in `frame` of each node's first frame
+    count: np.ndarray  # frames per node
+    window: np.ndarray  # window (of the chunk) of each node
+
+
 def _node_features(
     frames: FrameArrays,
-    frame: np.ndarray,
-    new_node: np.ndarray,
-    node_of: np.ndarray,
-    count: np.ndarray,
-    window_length: np.ndarray,
+    history: FrameHistory,
+    windows: Windows,
+    nodes: _Nodes,
     oov: np.ndarray,
+    names: tuple[str, ...],
 ) -> np.ndarray:
-    """`NODE_FEATURES` of every node; `frame` lists frames grouped by node, in time order."""
+    """The `names` columns (from `NODE_FEATURES`) of every node."""
+    frame, new_node, node_of, count = nodes.frame, nodes.new_node, nodes.node_of, nodes.count
     n_nodes = len(count)
 
     def node_sum(values: np.ndarray) -> np.ndarray:
@@ -128,7 +191,7 @@ def _node_features(
     payload_bytes = payload.view(np.uint8).reshape(-1, PAYLOAD_BYTES)
     for b in range(PAYLOAD_BYTES):  # a loop over the 8 byte columns, not over windows
         columns[f"byte_{b}_mean"] = node_sum(payload_bytes[:, b]) / (255.0 * count)
-    columns["frame_share"] = count / window_length
+    columns["frame_share"] = count / windows.length[nodes.window]
     columns["dlc_mean"] = node_sum(frames.dlc[frame]) / (8.0 * count)
     # Consecutive frames of one node: inter-arrival times and payload changes.
     gaps = np.maximum(count - 1, 1)
@@ -146,14 +209,60 @@ def _node_features(
     columns["payload_change_rate"] = node_sum(change != 0) / gaps
     columns["payload_bit_flip_rate"] = node_sum(np.bitwise_count(change)) / (64.0 * gaps)
     columns["oov"] = oov
-    x = np.empty((n_nodes, len(NODE_FEATURES)), dtype=np.float32)
-    for j, name in enumerate(NODE_FEATURES):
+    columns |= _history_features(frames, history, windows, nodes)
+    x = np.empty((n_nodes, len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
         x[:, j] = columns[name]
     return x
 
 
-def _build_chunk(frames: FrameArrays, windows: Windows, vocabulary: np.ndarray) -> GraphArrays:
-    """Graph tensors of a run of windows, all at once."""
+def _history_features(
+    frames: FrameArrays, history: FrameHistory, windows: Windows, nodes: _Nodes
+) -> dict[str, np.ndarray]:
+    """The `history` and `context` groups of every node (see `FEATURE_GROUPS`)."""
+    frame, count, window = nodes.frame, nodes.count, nodes.window
+    n_nodes = len(count)
+    ratio = history.iat_ratio[frame]
+    columns = {
+        "iat_ratio_mean": np.bincount(nodes.node_of, ratio, n_nodes) / count,
+        "iat_ratio_min": np.minimum.reduceat(ratio, nodes.first) if n_nodes else ratio[:0],
+        "iat_ratio_max": np.maximum.reduceat(ratio, nodes.first) if n_nodes else ratio[:0],
+        "change_excess": np.bincount(nodes.node_of, history.change_excess[frame], n_nodes) / count,
+        "flip_excess": np.bincount(nodes.node_of, history.flip_excess[frame], n_nodes) / count,
+    }
+    # A window covers its frames' time span plus one mean frame gap.
+    start, length = windows.start, windows.length
+    last = start + length - 1
+    elapsed = frames.timestamp[last] - frames.timestamp[start]
+    span = np.where(length > 1, elapsed * length / np.maximum(length - 1, 1), 0.0)
+    first_frame = frame[nodes.first]
+    expected = span[window] / history.period[first_frame]
+    columns["count_ratio"] = _log2_ratio(count + 1.0, np.nan_to_num(expected, nan=np.inf) + 1.0)
+    unknown = np.isnan(history.period[first_frame])
+    columns["count_ratio"][unknown] = 0.0
+    new_id = ~history.tracked[first_frame] | (history.first[first_frame] >= start[window])
+    columns["new_id"] = new_id
+    n_node_per_window = np.bincount(window, minlength=len(start))
+    share = np.bincount(window, new_id, len(start)) / np.maximum(n_node_per_window, 1)
+    columns["new_id_share"] = share[window]
+    # Bus load: the window's frame rate over the capture's rate before the window.
+    before = start - history.capture_start[start]
+    since = frames.timestamp[start] - frames.timestamp[history.capture_start[start]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        load = _log2_ratio((length - 1) / elapsed, before / since)
+    load[(before == 0) | (length < 2)] = 0.0
+    columns["bus_load_ratio"] = load[window]
+    return columns
+
+
+def _build_chunk(
+    frames: FrameArrays,
+    history: FrameHistory,
+    windows: Windows,
+    vocabulary: np.ndarray,
+    names: tuple[str, ...],
+) -> GraphArrays:
+    """Graph tensors of a run of windows, all at once (node feature columns `names`)."""
     n_windows = len(windows)
     length = windows.length
     size = int(length.max())
@@ -177,16 +286,17 @@ def _build_chunk(frames: FrameArrays, windows: Windows, vocabulary: np.ndarray) 
     node_ptr = offsets(np.bincount(node_window, minlength=n_windows))
     node_id = lookup(vocabulary, can_id[node_first])
     del can_id
-    x = _node_features(
-        frames,
-        windows.start[window] + pos,
-        new_node,
-        node_of,
-        count,
-        length[node_window],
-        node_id == len(vocabulary),
+    nodes = _Nodes(
+        frame=windows.start[window] + pos,
+        new_node=new_node,
+        node_of=node_of,
+        first=node_first,
+        count=count,
+        window=node_window,
     )
-    graphs = _empty_graphs(n_windows)._replace(
+    x = _node_features(frames, history, windows, nodes, node_id == len(vocabulary), names)
+    del nodes
+    graphs = _empty_graphs(n_windows, len(names))._replace(
         x=x, node_id=node_id.astype(np.int32), node_ptr=node_ptr
     )
 
@@ -233,24 +343,40 @@ def _build_chunk(frames: FrameArrays, windows: Windows, vocabulary: np.ndarray) 
     )
 
 
+def select_features(groups: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The node features of the chosen `FEATURE_GROUPS`, in `NODE_FEATURES` order."""
+    unknown = sorted(set(groups) - set(FEATURE_GROUPS))
+    if unknown:
+        raise ValueError(f"unknown feature groups {unknown}; known: {sorted(FEATURE_GROUPS)}")
+    chosen = {name for group in groups for name in FEATURE_GROUPS[group]}
+    return tuple(name for name in NODE_FEATURES if name in chosen)
+
+
 def build_graphs(
     frames: FrameArrays,
     windows: Windows,
     vocabulary: np.ndarray,
+    history: FrameHistory | None = None,
+    node_features: tuple[str, ...] = NODE_FEATURES,
     chunk_frames: int = CHUNK_FRAMES,
 ) -> GraphArrays:
-    """Graph tensors of every window (raw features, names `NODE_FEATURES`/`EDGE_FEATURES`).
+    """Graph tensors of every window (raw features: the `node_features` columns, in that order,
+    and `EDGE_FEATURES`). `history` is `frames.history()` (computed when not given).
 
     Windows are processed in runs of about `chunk_frames` frames (a loop over a few chunks, not
     over windows), which bounds the working memory on the full dataset and keeps it in cache.
     """
     n_windows = len(windows)
     if n_windows == 0:
-        return _empty_graphs(0)
+        return _empty_graphs(0, len(node_features))
+    unknown = sorted(set(node_features) - set(NODE_FEATURES))
+    if unknown:
+        raise ValueError(f"unknown node features {unknown}")
+    history = frames.history() if history is None else history
     chunk = np.cumsum(windows.length) // max(chunk_frames, 1)
     bounds = np.flatnonzero(np.diff(chunk, prepend=-1, append=chunk[-1] + 1))
     parts = [
-        _build_chunk(frames, windows.take(slice(a, b)), vocabulary)
+        _build_chunk(frames, history, windows.take(slice(a, b)), vocabulary, node_features)
         for a, b in itertools.pairwise(bounds)
     ]
     if len(parts) == 1:
@@ -312,6 +438,8 @@ class WindowPlan:
     captures: pd.DataFrame
     windows: Windows
     table: pd.DataFrame
+    history: FrameHistory
+    node_features: tuple[str, ...] = NODE_FEATURES
 
     def store(self, vocabulary: np.ndarray, indices: np.ndarray | None = None) -> GraphStore:
         """Graph store of the chosen windows (all by default), in the given order."""
@@ -322,9 +450,11 @@ class WindowPlan:
             for column in ("capture", "scenario", "attack_kind"):
                 table[column] = table[column].cat.remove_unused_categories()
         return GraphStore(
-            **build_graphs(self.frames, windows, vocabulary)._asdict(),
+            **build_graphs(
+                self.frames, windows, vocabulary, self.history, self.node_features
+            )._asdict(),
             windows=table,
-            node_features=NODE_FEATURES,
+            node_features=self.node_features,
             edge_features=EDGE_FEATURES,
             num_ids=len(vocabulary) + 1,
         )
@@ -336,8 +466,12 @@ def plan_windows(
     stride: int,
     tail_policy: TailPolicy,
     min_attack_frames: int,
+    *,
+    node_features: tuple[str, ...] = NODE_FEATURES,
+    max_tracked_ids: int | None = None,
 ) -> WindowPlan:
-    """Cut every capture of a `frames` table into windows and label them."""
+    """Cut every capture of a `frames` table into windows and label them; each frame's history
+    (`max_tracked_ids` IDs per capture) is computed once for every store built from the plan."""
     captures = capture_table(frames)
     arrays = FrameArrays.from_frames(frames)
     windows = make_windows(
@@ -349,7 +483,14 @@ def plan_windows(
     )
     captures["n_windows"] = np.bincount(windows.capture, minlength=len(captures))
     table = window_table(captures, arrays, windows, min_attack_frames)
-    return WindowPlan(frames=arrays, captures=captures, windows=windows, table=table)
+    return WindowPlan(
+        frames=arrays,
+        captures=captures,
+        windows=windows,
+        table=table,
+        history=arrays.history(max_tracked_ids),
+        node_features=node_features,
+    )
 
 
 def build_store(
@@ -359,7 +500,18 @@ def build_store(
     stride: int,
     tail_policy: TailPolicy,
     min_attack_frames: int,
+    *,
+    node_features: tuple[str, ...] = NODE_FEATURES,
+    max_tracked_ids: int | None = None,
 ) -> tuple[GraphStore, pd.DataFrame]:
     """Graphs of all windows of all captures, and the capture table with window counts."""
-    plan = plan_windows(frames, window_size, stride, tail_policy, min_attack_frames)
+    plan = plan_windows(
+        frames,
+        window_size,
+        stride,
+        tail_policy,
+        min_attack_frames,
+        node_features=node_features,
+        max_tracked_ids=max_tracked_ids,
+    )
     return plan.store(vocabulary), plan.captures

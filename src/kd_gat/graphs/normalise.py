@@ -11,8 +11,12 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from kd_gat.graphs.builder import build_store, select_features
 from kd_gat.graphs.store import GraphStore
+from kd_gat.graphs.vocabulary import vocabulary_from_dict
+from kd_gat.params.graphs import GraphsParams
 
 _MIN_STD = 1e-12
 
@@ -54,3 +58,25 @@ def apply_feature_stats(store: GraphStore, stats: dict[str, Any]) -> GraphStore:
         _standardise(store.edge_attr, store.edge_features, stats["edge"]),
     )
     return replace(normalised, fingerprint=stats.get("fingerprint", ""))
+
+
+def scoring_store(
+    frames: pd.DataFrame,
+    vocabulary: dict[str, Any],
+    feature_stats: dict[str, Any],
+    params: dict[str, Any],
+) -> GraphStore:
+    """Every window of new captures (to score, not to train on), built like the training
+    windows: the training vocabulary, the graph parameters and the training normalisation."""
+    p = GraphsParams.model_validate(params)
+    store, _ = build_store(
+        frames,
+        vocabulary_from_dict(vocabulary),
+        p.window_size,
+        p.stride,
+        p.tail_policy,
+        p.min_attack_frames,
+        node_features=select_features(p.feature_groups),
+        max_tracked_ids=p.max_tracked_ids,
+    )
+    return apply_feature_stats(store, feature_stats)

@@ -1,4 +1,4 @@
-"""Supervised window classifier: CAN-ID embedding → GATv2 (edge features) → JK → pooling → MLP."""
+"""Supervised window classifier: (CAN-ID embedding) → GATv2 (edge features) → JK → pooling → MLP."""
 
 from __future__ import annotations
 
@@ -36,13 +36,14 @@ class GATClassifier(nn.Module):
         dropout: float,
         jk: str,
         head_hidden: int | None,
+        can_ids: bool = True,
         num_classes: int = 2,
     ) -> None:
         config = init_arguments(locals())
         super().__init__()
         self.config: dict[str, Any] = config
         self.fingerprint = ""  # of the graphs it is trained on (`kd_gat.fingerprint`)
-        self.encoder = NodeEncoder(num_ids, node_dim, embed_dim, hidden)
+        self.encoder = NodeEncoder(num_ids, node_dim, embed_dim, hidden, can_ids)
         self.gnn = GATv2Stack(hidden, heads, layers, edge_dim, dropout)
         self.jk = JumpingKnowledge(jk, channels=hidden, num_layers=layers)
         self.jk_proj = nn.Linear(hidden * layers if jk == "cat" else hidden, hidden)

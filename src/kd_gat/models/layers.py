@@ -56,16 +56,21 @@ class NodeEncoder(nn.Module):
     """Node input: normalised features ‖ learnt CAN-ID embedding, projected to `hidden`.
 
     The embedding lets the network tell arbitration IDs apart (an ID's normal payload and
-    timing are ID-specific); the last vocabulary row is the out-of-vocabulary bucket.
+    timing are ID-specific); the last vocabulary row is the out-of-vocabulary bucket. Without
+    it (`can_ids=False`) the model sees only the features, and nothing that names one car's IDs.
     """
 
-    def __init__(self, num_ids: int, node_dim: int, embed_dim: int, hidden: int) -> None:
+    def __init__(
+        self, num_ids: int, node_dim: int, embed_dim: int, hidden: int, can_ids: bool = True
+    ) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(num_ids, embed_dim)
-        self.proj = nn.Linear(node_dim + embed_dim, hidden)
+        self.embedding = nn.Embedding(num_ids, embed_dim) if can_ids else None
+        self.proj = nn.Linear(node_dim + (embed_dim if can_ids else 0), hidden)
 
     def forward(self, x: Tensor, node_id: Tensor) -> Tensor:
-        return F.elu(self.proj(torch.cat([x, self.embedding(node_id)], dim=-1)))
+        if self.embedding is not None:
+            x = torch.cat([x, self.embedding(node_id)], dim=-1)
+        return F.elu(self.proj(x))
 
 
 class GATv2Stack(nn.Module):

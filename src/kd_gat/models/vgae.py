@@ -1,9 +1,10 @@
 """Variational graph auto-encoder of normal windows; its reconstruction error scores anomalies.
 
-Encoder: CAN-ID embedding + GATv2 layers (edge features in attention) → μ, log σ² per node.
-Decoders from the latent node states: node features (MLP), CAN ID (logits over the
-vocabulary) and neighbourhood (inner product z_i·z_j per directed edge). Training samples z and
-negative edges; scoring uses μ only, so a window's score is deterministic.
+Encoder: CAN-ID embedding (optional) + GATv2 layers (edge features in attention) → μ, log σ²
+per node. Decoders from the latent node states: node features (MLP), CAN ID (logits over the
+vocabulary; only with the embedding) and neighbourhood (inner product z_i·z_j per directed
+edge). Training samples z and negative edges; scoring uses μ only, so a window's score is
+deterministic.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class VGAEOutput:
     logvar: Tensor  # (N, latent)
     z: Tensor  # (N, latent): a sample in training, μ in eval
     x_hat: Tensor  # (N, node_dim)
-    id_logits: Tensor  # (N, num_ids)
+    id_logits: Tensor | None  # (N, num_ids); None for a model without CAN IDs
     pos_edge_logits: Tensor  # (E,)
     neg_edge_logits: Tensor | None = None  # (E',)
 
@@ -48,7 +49,9 @@ def reconstruction_errors(out: VGAEOutput, data) -> ReconstructionErrors:
     """Element-wise reconstruction errors of one forward pass on `data`."""
     return ReconstructionErrors(
         feature=F.mse_loss(out.x_hat, data.x, reduction="none").mean(dim=-1),
-        can_id=F.cross_entropy(out.id_logits, data.node_id, reduction="none"),
+        can_id=data.x.new_zeros(data.x.shape[0])
+        if out.id_logits is None
+        else F.cross_entropy(out.id_logits, data.node_id, reduction="none"),
         edge=F.softplus(-out.pos_edge_logits),
         non_edge=None if out.neg_edge_logits is None else F.softplus(out.neg_edge_logits),
     )
@@ -100,18 +103,20 @@ class GraphVGAE(nn.Module):
         latent: int,
         dropout: float,
         score_weights: tuple[float, float, float],
+        can_ids: bool = True,
     ) -> None:
         config = init_arguments(locals()) | {"score_weights": tuple(map(float, score_weights))}
         super().__init__()
         self.config: dict[str, Any] = config
         self.fingerprint = ""  # of the graphs it is trained on (`kd_gat.fingerprint`)
         self.latent = latent
-        self.encoder = NodeEncoder(num_ids, node_dim, embed_dim, hidden)
+        self.encoder = NodeEncoder(num_ids, node_dim, embed_dim, hidden, can_ids)
         self.gnn = GATv2Stack(hidden, heads, layers, edge_dim, dropout)
         self.mu = nn.Linear(hidden, latent)
         self.logvar = nn.Linear(hidden, latent)
         self.feature_decoder = mlp([latent, hidden, node_dim], dropout)
-        self.id_decoder = mlp([latent, hidden, num_ids], dropout)
+        # Without CAN IDs there is no ID to reconstruct: its error is 0.
+        self.id_decoder = mlp([latent, hidden, num_ids], dropout) if can_ids else None
         self.register_buffer("score_weights", torch.tensor(score_weights, dtype=torch.float32))
 
     def encode(self, data) -> tuple[Tensor, Tensor]:
@@ -133,7 +138,7 @@ class GraphVGAE(nn.Module):
             logvar=logvar,
             z=z,
             x_hat=self.feature_decoder(z),
-            id_logits=self.id_decoder(z),
+            id_logits=None if self.id_decoder is None else self.id_decoder(z),
             pos_edge_logits=self.edge_logits(z, data.edge_index),
             neg_edge_logits=None if neg_index is None else self.edge_logits(z, neg_index),
         )

@@ -13,6 +13,7 @@ from kd_gat.params.evaluation import EvaluationParams
 from kd_gat.params.fusion import FusionParams
 from kd_gat.params.graphs import GraphsParams
 from kd_gat.params.ingestion import IngestionParams
+from kd_gat.params.profiles import ProfilesParams
 from kd_gat.params.scoring import ScoringParams
 from kd_gat.params.training import DetectorOverrides, ModelScales, TrainerParams, TrainingParams
 
@@ -25,6 +26,7 @@ PARAMETER_MODELS: dict[str, type[BaseModel] | type[RootModel]] = {
     "detector_overrides": DetectorOverrides,
     "distillation": DistillationParams,
     "scoring": ScoringParams,
+    "profiles": ProfilesParams,
     "fusion": FusionParams,
     "evaluation": EvaluationParams,
 }

@@ -12,8 +12,14 @@ class EvaluationParams(Strict):
 
     `normal_quantile`: the threshold when validation holds no attack window. `batch_size` and
     `latency_windows`: how CPU speed is measured (batched, and one window at a time).
+    Field metrics (`kd_gat.field_metrics`): attack frames less than `event_gap_s` apart are one
+    attack event; flagged benign windows less than `alarm_merge_s` apart are one false alarm;
+    `confidence` is the level of the one-sided upper bound on the false-alarm rate.
     """
 
     normal_quantile: float = Field(0.99, gt=0, lt=1)
     batch_size: int = Field(256, ge=1)
     latency_windows: int = Field(100, ge=1)
+    event_gap_s: float = Field(1.0, gt=0)
+    alarm_merge_s: float = Field(1.0, ge=0)
+    confidence: float = Field(0.95, gt=0, lt=1)

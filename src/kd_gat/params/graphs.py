@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+FeatureGroup = Literal["payload", "timing", "change", "oov", "history", "context"]
+
 
 class GraphsParams(BaseModel):
     """Window geometry, label rule, short-tail policy and validation share.
@@ -14,6 +16,10 @@ class GraphsParams(BaseModel):
     (they are counted in `graphs_report`); `keep` makes them one shorter window.
     Validation: the last `val_fraction` of each of `val_blocks` consecutive time blocks of every
     training capture (1 block = the end of the capture).
+    `feature_groups`: the node feature groups the stores keep (`kd_gat.graphs.builder.
+    FEATURE_GROUPS`): `payload`, `timing`, `change`, `oov` are specific to the training car's
+    IDs; `history` and `context` measure each frame against its own ID's past and carry over to
+    another car. `max_tracked_ids`: IDs per capture with their own history (later ones share one).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -24,9 +30,15 @@ class GraphsParams(BaseModel):
     tail_policy: Literal["drop", "keep"] = "drop"
     val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     val_blocks: int = Field(5, ge=1)
+    feature_groups: tuple[FeatureGroup, ...] = Field(
+        ("payload", "timing", "change", "oov", "history", "context"), min_length=1
+    )
+    max_tracked_ids: int = Field(1024, ge=1)
 
     @model_validator(mode="after")
     def _label_is_reachable(self) -> GraphsParams:
         if self.min_attack_frames > self.window_size:
             raise ValueError("min_attack_frames cannot exceed window_size")
+        if len(set(self.feature_groups)) != len(self.feature_groups):
+            raise ValueError(f"feature_groups lists a group twice: {list(self.feature_groups)}")
         return self

@@ -77,7 +77,8 @@ class TrainingParams(Strict):
 
 
 class GATParams(Strict):
-    """`GATClassifier` architecture (sizes of the data are added at build time)."""
+    """`GATClassifier` architecture (sizes of the data are added at build time); `can_ids`:
+    learn a CAN-ID embedding (off: the model sees nothing that names one car's IDs)."""
 
     hidden: int = Field(ge=1)
     heads: int = Field(ge=1)
@@ -86,6 +87,7 @@ class GATParams(Strict):
     dropout: float = Field(0.1, ge=0, lt=1)
     jk: Literal["cat", "max", "lstm"] = "cat"
     head_hidden: int | None = Field(None, ge=1)
+    can_ids: bool = True
 
     @model_validator(mode="after")
     def _heads_divide_hidden(self):
@@ -95,7 +97,8 @@ class GATParams(Strict):
 
 
 class VGAEParams(Strict):
-    """`GraphVGAE` architecture; `score_weights` weigh feature, CAN-ID and edge errors."""
+    """`GraphVGAE` architecture; `score_weights` weigh feature, CAN-ID and edge errors;
+    `can_ids`: embed and reconstruct CAN IDs (off: neither, and the CAN-ID error is 0)."""
 
     hidden: int = Field(ge=1)
     heads: int = Field(ge=1)
@@ -104,6 +107,7 @@ class VGAEParams(Strict):
     latent: int = Field(ge=1)
     dropout: float = Field(0.1, ge=0, lt=1)
     score_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    can_ids: bool = True
 
     @model_validator(mode="after")
     def _checks(self):

@@ -8,17 +8,33 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kd_gat.field_metrics import CAPTURE_KEYS, METRIC_COLUMNS
 from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
 from kd_gat.pipelines.evaluation.nodes import (
     SCORE_COLUMNS,
     collect_window_scores,
+    derive_attack_events,
     evaluate,
+    evaluate_field_metrics,
     model_sizes,
 )
-from tests.pipelines.factory import detector_outputs_table, fusion_scores_table, untrained
+from tests.pipelines.factory import (
+    TEST_CAPTURES,
+    detector_outputs_table,
+    fusion_scores_table,
+    small_frames,
+    untrained,
+)
 
-PARAMS = {"normal_quantile": 0.9, "batch_size": 16, "latency_windows": 5}
+PARAMS = {
+    "normal_quantile": 0.9,
+    "batch_size": 16,
+    "latency_windows": 5,
+    "event_gap_s": 1.0,
+    "alarm_merge_s": 1.0,
+    "confidence": 0.95,
+}
 FUSION_THRESHOLDS = {"dqn": 0.41, "weighted_average": 0.52, "stacker": 0.63}
 
 
@@ -147,3 +163,54 @@ def test_model_sizes_one_row_per_detector(small_graphs) -> None:
     )
     assert (sizes["ms_per_window_batch1"] > 0).all()
     assert (sizes["windows_per_s_batched"] > 0).all()
+
+
+def test_attack_events_come_from_test_captures_only() -> None:
+    frames = small_frames()  # attack blocks of 4 frames every 50 (test_01) or 30 (test_04)
+    events = derive_attack_events(frames, {**PARAMS, "event_gap_s": 0.02})
+    assert set(events["capture"]) == set(TEST_CAPTURES.values())  # not train_02's attacks
+    test = frames[frames["split"] == "test"]
+    assert events["n_attack_frames"].sum() == test["attack"].sum()
+    assert (events["n_attack_frames"] == 4).all()  # frames 0.01 s apart, blocks further apart
+    # a gap wider than a capture joins each capture's blocks into one event
+    wide = derive_attack_events(frames, {**PARAMS, "event_gap_s": 10.0})
+    assert wide["capture"].tolist() == sorted(TEST_CAPTURES.values())
+
+
+def test_field_metrics_node_reads_the_store_windows(small_graphs) -> None:
+    stores = small_graphs["graphs_test"]
+    scores = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "scenario": scenario,
+                    "window": np.arange(len(store)),
+                    "label": store.windows["label"].to_numpy(),
+                    "score": score(store.windows["label"].to_numpy()),
+                    "threshold": 0.5,
+                }
+            )
+            for scenario, store in stores.items()
+            for model, score in (("all", np.ones_like), ("none", np.zeros_like))
+        ],
+        ignore_index=True,
+    )
+    events = derive_attack_events(small_frames(), {**PARAMS, "event_gap_s": 0.02})
+    by_scenario, by_capture = evaluate_field_metrics(scores, stores, events, PARAMS)
+    assert list(by_scenario.columns) == ["model", "scenario", *METRIC_COLUMNS]
+    assert list(by_capture.columns) == [*CAPTURE_KEYS, *METRIC_COLUMNS]
+    table = by_scenario.set_index(["model", "scenario"])
+    for scenario, store in stores.items():
+        n_events = (events["scenario"] == scenario).sum()
+        everything, nothing = table.loc[("all", scenario)], table.loc[("none", scenario)]
+        assert everything["n_events"] == nothing["n_events"] == n_events
+        assert everything["frame_tp"] == store.windows["n_attack_frames"].sum()
+        assert nothing["frame_fn"] == store.windows["n_attack_frames"].sum()
+        assert everything["time_in_alarm"] == pytest.approx(1.0)
+        assert nothing["time_in_alarm"] == 0
+        assert nothing["n_detected"] == 0
+        assert nothing["false_alarms"] == 0
+        assert everything["false_alarms"] >= 1
+    with pytest.raises(ValueError, match="merge"):
+        evaluate_field_metrics(scores, stores, events, {**PARAMS, "alarm_merge_s": -1})

@@ -3,7 +3,12 @@ in-process after scoring and fusion."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+import pytest
+
 from kd_gat import roster
+from kd_gat.field_metrics import CAPTURE_KEYS, EVENT_COLUMNS, METRIC_COLUMNS, attack_events
 from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
 from kd_gat.pipelines.evaluation import create_pipeline
@@ -22,11 +27,14 @@ def test_the_stage_reads_every_detector_and_fusion_pair_of_the_roster() -> None:
     assert pipe.inputs() == {
         "params:evaluation",
         "graphs_val",
+        "graphs_test",
+        "frames",
         *(f"{d}.window_outputs" for d in roster.detector_names()),
         *(f"{d}.model" for d in roster.detector_names()),
         *(f"{f}.window_scores" for f in roster.fusion_names()),
     }
-    assert pipe.outputs() == {"metrics", "model_sizes"}
+    assert pipe.outputs() == {"metrics", "model_sizes", "field_metrics", "field_metrics_by_capture"}
+    assert "attack_events" in pipe.all_outputs()  # also read by evaluate_field_metrics
 
 
 def test_every_scenario_is_evaluated_for_every_model(evaluation_run, graphs_run) -> None:
@@ -69,3 +77,65 @@ def test_model_sizes_of_every_detector(evaluation_run, distillation_run) -> None
     assert (sizes["ms_per_window_batch1"] > 0).all()
     for student in roster.distilled():
         assert sizes.loc[student.teacher, "parameters"] > sizes.loc[student.name, "parameters"]
+
+
+def test_attack_events_are_those_of_the_test_captures(
+    evaluation_run, ingestion_run, stage_params
+) -> None:
+    events = evaluation_run["attack_events"]
+    frames = ingestion_run["frames"]
+    test = frames[frames["split"] == "test"]
+    assert list(events.columns) == EVENT_COLUMNS
+    assert set(events["capture"]) == set(test.loc[test["attack"] == 1, "capture"].astype(str))
+    gap = stage_params["evaluation"]["event_gap_s"]
+    pd.testing.assert_frame_equal(events, attack_events(test, gap))
+    # every test attack frame is in exactly one event
+    assert events["n_attack_frames"].sum() == (test["attack"] == 1).sum()
+    assert (events["end_time"] >= events["start_time"]).all()
+
+
+def test_field_metrics_of_every_model_scenario_and_capture(evaluation_run, graphs_run) -> None:
+    by_scenario = evaluation_run["field_metrics"]
+    by_capture = evaluation_run["field_metrics_by_capture"]
+    metrics = evaluation_run["metrics"].set_index(["model", "scenario"])
+    stores = graphs_run["graphs_test"]
+    assert list(by_scenario.columns) == ["model", "scenario", *METRIC_COLUMNS]
+    assert list(by_capture.columns) == [*CAPTURE_KEYS, *METRIC_COLUMNS]
+    assert len(by_scenario) == len(all_models()) * len(stores)
+    assert not by_capture.duplicated(CAPTURE_KEYS).any()
+    for scenario, store in stores.items():
+        captures = set(store.windows["capture"].astype(str))
+        rows = by_scenario[by_scenario["scenario"] == scenario]
+        assert set(rows["model"]) == all_models()
+        assert (rows["n_windows"] == len(store)).all()
+        # the window rule covers every attack frame of the scenario's windows exactly once
+        attack_frames = store.windows["n_attack_frames"].sum()
+        assert (rows["frame_tp"] + rows["frame_fn"] == attack_frames).all()
+        frames = store.windows["n_frames"].sum()
+        assert (rows["frame_tp"] + rows["frame_fp"] <= frames).all()
+        for model in all_models():
+            mine = by_capture[(by_capture["scenario"] == scenario) & (by_capture["model"] == model)]
+            assert set(mine["capture"]) >= captures  # every capture of the test scenarios
+            mine_sums = mine[["frame_tp", "frame_fn", "n_events", "n_detected", "n_windows"]].sum()
+            theirs = rows.set_index("model").loc[model, mine_sums.index]
+            assert mine_sums.tolist() == theirs.tolist()
+            # the window F1 at the model's threshold is the metrics table's
+            if metrics.loc[(model, scenario), "n_attack_windows"] > 0:
+                f1 = rows.set_index("model").loc[model, "window_f1"]
+                assert f1 == pytest.approx(metrics.loc[(model, scenario), "f1"])
+    for table in (by_scenario, by_capture):
+        assert not table["suppress"].any()  # the shipped sample has no suppress scenario
+        share = table["share_detected"].dropna()
+        assert ((share >= 0) & (share <= 1)).all()
+        assert (table["n_detected"] <= table["n_events"]).all()
+        assert ((table["time_in_alarm"] >= 0) & (table["time_in_alarm"] <= 1)).all()
+        assert (table["latency_median_s"].dropna() >= 0).all()
+        assert (table["latency_max_s"].dropna() >= table["latency_median_s"].dropna()).all()
+        rated = table.dropna(subset=["false_alarms_per_h"])
+        assert (rated["false_alarms_per_h_upper"] > rated["false_alarms_per_h"]).all()
+        assert (table["window_f1_best"].dropna() >= table["window_f1"].dropna() - 1e-12).all()
+        assert table["suppress_alarms"].isna().all()
+        for column in ("frame_precision", "frame_recall", "frame_f1"):
+            values = table[column].dropna()
+            assert ((values >= 0) & (values <= 1)).all(), column
+    assert np.isfinite(by_scenario["false_alarms_per_h"]).all()

@@ -1,4 +1,5 @@
-"""Evaluation nodes: per-window test scores with validation thresholds → metrics, sizes."""
+"""Evaluation nodes: per-window test scores with validation thresholds → metrics, field metrics,
+sizes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
+from kd_gat.field_metrics import attack_events, field_metrics
 from kd_gat.fingerprint import check_same
 from kd_gat.graphs.store import GraphStore
 from kd_gat.metrics import choose_threshold
@@ -54,6 +56,30 @@ def evaluate(window_scores: pd.DataFrame) -> pd.DataFrame:
         metrics["scenario"].nunique(),
     )
     return metrics
+
+
+def derive_attack_events(frames: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """`attack_events`: the attack frames of the test captures (`split == "test"`) grouped into
+    events, attack frames less than `event_gap_s` apart being one event."""
+    p = EvaluationParams.model_validate(params)
+    chosen = (frames["split"].to_numpy() == "test") & (frames["attack"].to_numpy() == 1)
+    columns = ["capture", "scenario", "attack_kind", "timestamp", "attack"]
+    events = attack_events(frames.loc[chosen, columns], p.event_gap_s)
+    log.info("attack events: %d in %d test captures", len(events), events["capture"].nunique())
+    return events
+
+
+def evaluate_field_metrics(
+    window_scores: pd.DataFrame,
+    graphs_test: dict[str, GraphStore],
+    attack_events: pd.DataFrame,
+    params: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`field_metrics` (per model and scenario) and `field_metrics_by_capture`: frames, events,
+    latency, false alarms per hour and time in alarm (`kd_gat.field_metrics`)."""
+    p = EvaluationParams.model_validate(params)
+    windows = {scenario: store.windows for scenario, store in graphs_test.items()}
+    return field_metrics(window_scores, windows, attack_events, p.alarm_merge_s, p.confidence)
 
 
 def model_sizes(

@@ -4,7 +4,13 @@ from kedro.pipeline import Node, Pipeline
 
 from kd_gat import roster
 
-from .nodes import collect_window_scores, evaluate, model_sizes
+from .nodes import (
+    collect_window_scores,
+    derive_attack_events,
+    evaluate,
+    evaluate_field_metrics,
+    model_sizes,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -22,6 +28,23 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="collect_window_scores",
             ),
             Node(evaluate, inputs="window_scores", outputs="metrics", name="evaluate"),
+            Node(
+                derive_attack_events,
+                inputs={"frames": "frames", "params": "params:evaluation"},
+                outputs="attack_events",
+                name="derive_attack_events",
+            ),
+            Node(
+                evaluate_field_metrics,
+                inputs={
+                    "window_scores": "window_scores",
+                    "graphs_test": "graphs_test",
+                    "attack_events": "attack_events",
+                    "params": "params:evaluation",
+                },
+                outputs=["field_metrics", "field_metrics_by_capture"],
+                name="evaluate_field_metrics",
+            ),
             Node(
                 model_sizes,
                 inputs={

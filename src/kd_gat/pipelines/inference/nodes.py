@@ -16,10 +16,8 @@ from torch import nn
 from kd_gat.fingerprint import check_same
 from kd_gat.fusion.inputs import join_outputs
 from kd_gat.fusion.policy import FusionPolicy
-from kd_gat.graphs.builder import build_store
-from kd_gat.graphs.normalise import apply_feature_stats
+from kd_gat.graphs.normalise import scoring_store
 from kd_gat.graphs.store import GraphStore
-from kd_gat.graphs.vocabulary import vocabulary_from_dict
 from kd_gat.ingestion.captures import RawCapture, describe_unlabelled
 from kd_gat.ingestion.validate import deduplicate, validate_captures
 from kd_gat.params.graphs import GraphsParams
@@ -48,16 +46,7 @@ def build_inference_graphs(
     params: dict[str, Any],
 ) -> GraphStore:
     """Every window of the new captures, with the training vocabulary and normalisation."""
-    p = GraphsParams.model_validate(params)
-    store, _ = build_store(
-        frames,
-        vocabulary_from_dict(vocabulary),
-        p.window_size,
-        p.stride,
-        p.tail_policy,
-        p.min_attack_frames,
-    )
-    return apply_feature_stats(store, feature_stats)
+    return scoring_store(frames, vocabulary, feature_stats, params)
 
 
 SCORE_COLUMNS = [

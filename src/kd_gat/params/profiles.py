@@ -1,0 +1,26 @@
+"""Parameters of the profiles stage (`params:profiles`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from kd_gat.params.base import Strict
+
+
+class ProfilesParams(Strict):
+    """Vehicle profiles from attack-free recordings (`calibration_root/<vehicle>/*.csv[.gz]`).
+
+    `min_minutes`: a vehicle's recordings must last this long in all, or it gets no profile.
+    `min_count`: an ID belongs to a car's (or a capture start's) ID set when seen this often.
+    `match_seconds`, `min_jaccard`: a capture is matched on the IDs of its first `match_seconds`,
+    to the profile with the highest Jaccard overlap if at least `min_jaccard` (0.9 separates the
+    sibling cars A and B: 0.76–0.79 across, 0.96–1.0 within).
+    `false_alarms_per_hour`: each detector's threshold on a profile flags at most this many of
+    the recording's windows per hour of it (fewer than one in the recording: above its maximum).
+    """
+
+    min_minutes: float = Field(1.0, ge=0)
+    min_count: int = Field(3, ge=1)
+    match_seconds: float = Field(3.0, gt=0)
+    min_jaccard: float = Field(0.9, gt=0, le=1)
+    false_alarms_per_hour: float = Field(5.0, ge=0)

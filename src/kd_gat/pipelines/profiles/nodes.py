@@ -1,0 +1,199 @@
+"""Profiles nodes: attack-free recordings of each car → its profile, windows, and each detector's
+threshold on them; the run's captures matched to the profiles.
+
+A recording whose content equals a capture of the run (training or test) is never used: it is
+listed in the calibration report with the capture it repeats.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from torch import nn
+
+from kd_gat.fingerprint import check_same
+from kd_gat.graphs.normalise import scoring_store
+from kd_gat.graphs.store import GraphStore
+from kd_gat.ingestion.captures import RawCapture, describe_unlabelled
+from kd_gat.ingestion.frames import FRAME_COLUMNS
+from kd_gat.ingestion.validate import deduplicate, validate_captures
+from kd_gat.params.ingestion import IngestionParams
+from kd_gat.params.profiles import ProfilesParams
+from kd_gat.params.scoring import ScoringParams
+from kd_gat.profiles import ProfileError, build_profile, match_captures
+from kd_gat.roster import Detector
+from kd_gat.scoring import detector_outputs
+
+log = logging.getLogger(__name__)
+
+THRESHOLD_COLUMNS = [
+    "model",
+    "vehicle",
+    "threshold",
+    "windows",
+    "minutes",
+    "allowed_alarms",
+    "max_score",
+]
+
+
+def vehicle_of(capture: str | pd.Series) -> str | pd.Series:
+    """A calibration capture's vehicle: the first folder of its path."""
+    if isinstance(capture, pd.Series):
+        return capture.astype(str).str.split("/", n=1).str[0]
+    return capture.split("/", 1)[0]
+
+
+def ingest_calibration(
+    captures: list[RawCapture], ingestion_report: dict[str, Any], params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Validate the recordings like any capture, leaving out those with the content of a capture
+    of the run (`ingestion_report`), which would calibrate on training or test traffic."""
+    run = {c["sha256"]: c["capture"] for c in ingestion_report["captures"]}
+    kept = [c for c in captures if c.sha256 not in run]
+    refused = {
+        c.relpath: f"same content as {run[c.sha256]!r} of the run: never used to calibrate"
+        for c in captures
+        if c.sha256 in run
+    }
+    for path, reason in refused.items():
+        log.warning("calibration recording %s: %s", path, reason)
+    if not kept:
+        empty = pd.DataFrame({c: [] for c in FRAME_COLUMNS})
+        return empty, pd.DataFrame(), {"captures": [], "refused": refused}
+    unique, duplicates = deduplicate(kept)
+    frames, rejects, report = validate_captures(
+        [(describe_unlabelled(c.relpath), c) for c in unique],
+        IngestionParams.model_validate(params).on_invalid,
+        duplicates,
+    )
+    return frames, rejects, report | {"refused": refused}
+
+
+def build_vehicle_profiles(
+    frames: pd.DataFrame, report: dict[str, Any], params: dict[str, Any]
+) -> dict[str, Any]:
+    """`{"profiles": {vehicle: profile}, "refused": {recording or vehicle: reason}}`: a vehicle
+    whose recordings are too short gets no profile, and says why."""
+    p = ProfilesParams.model_validate(params)
+    profiles, refused = {}, dict(report.get("refused", {}))
+    if len(frames):
+        vehicles = vehicle_of(frames["capture"])
+        for vehicle, group in frames.groupby(vehicles.to_numpy(), sort=True):
+            try:
+                profiles[vehicle] = build_profile(vehicle, group, p.min_count, p.min_minutes)
+            except ProfileError as error:
+                log.warning("%s", error)
+                refused[vehicle] = str(error)
+    log.info("vehicle profiles: %s; refused: %s", sorted(profiles), sorted(refused))
+    return {"profiles": profiles, "refused": refused}
+
+
+def build_calibration_graphs(
+    frames: pd.DataFrame,
+    profiles: dict[str, Any],
+    vocabulary: dict[str, Any],
+    feature_stats: dict[str, Any],
+    params: dict[str, Any],
+) -> dict[str, GraphStore]:
+    """One store per profiled vehicle: the windows of its recordings, built like training's."""
+    vehicles = vehicle_of(frames["capture"]) if len(frames) else pd.Series([], dtype=str)
+    return {
+        vehicle: scoring_store(
+            frames[(vehicles == vehicle).to_numpy()].reset_index(drop=True),
+            vocabulary,
+            feature_stats,
+            params,
+        )
+        for vehicle in sorted(profiles["profiles"])
+    }
+
+
+def score_profiles(
+    model: nn.Module,
+    calibration_graphs: dict[str, GraphStore],
+    params: dict[str, Any],
+    *,
+    detector: Detector,
+) -> pd.DataFrame:
+    """The detector's score on every window of every profile recording."""
+    for vehicle, store in calibration_graphs.items():
+        name = f"calibration_graphs[{vehicle}]"
+        check_same(f"{detector.name}.model", model.fingerprint, name, store.fingerprint)
+    batch_size = ScoringParams.model_validate(params).batch_size
+    outputs = detector_outputs(model, calibration_graphs, batch_size)
+    parts = [
+        pd.DataFrame(
+            {
+                "model": detector.name,
+                "vehicle": vehicle,
+                "window": out["window"].to_numpy(dtype=np.int64),
+                "score": out["score"].to_numpy(dtype=np.float64),
+            }
+        )
+        for vehicle, out in outputs.items()
+    ]
+    columns = ["model", "vehicle", "window", "score"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def budget_threshold(scores: np.ndarray, allowed: int) -> float:
+    """The lowest threshold at which at most `allowed` of `scores` are flagged (`>=`)."""
+    ranked = np.sort(np.asarray(scores, dtype=np.float64))[::-1]
+    if allowed >= len(ranked):
+        return float(ranked[-1]) if len(ranked) else np.inf
+    return float(np.nextafter(ranked[allowed], np.inf))
+
+
+def calibrate_detectors(
+    profiles: dict[str, Any], params: dict[str, Any], **profile_outputs: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Each detector's threshold per profile for the false-alarm budget, as a table and inside
+    the profiles (with the detector's score quantiles on the recording)."""
+    p = ProfilesParams.model_validate(params)
+    rows = []
+    calibrated = {v: dict(profile, detectors={}) for v, profile in profiles["profiles"].items()}
+    for name, outputs in sorted(profile_outputs.items()):
+        for vehicle, group in outputs.groupby("vehicle", sort=True):
+            scores = group["score"].to_numpy()
+            minutes = profiles["profiles"][vehicle]["minutes"]
+            allowed = int(np.floor(p.false_alarms_per_hour * minutes / 60.0))
+            threshold = budget_threshold(scores, allowed)
+            rows.append(
+                {
+                    "model": name,
+                    "vehicle": vehicle,
+                    "threshold": threshold,
+                    "windows": len(scores),
+                    "minutes": minutes,
+                    "allowed_alarms": allowed,
+                    "max_score": float(scores.max()),
+                }
+            )
+            quantiles = {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99, 0.999)}
+            calibrated[vehicle]["detectors"][name] = {"threshold": threshold} | {
+                "score_quantiles": quantiles
+            }
+    table = pd.DataFrame(rows, columns=THRESHOLD_COLUMNS)
+    return table, {"profiles": calibrated, "refused": profiles["refused"]}
+
+
+def match_run_captures(
+    frames: pd.DataFrame, profiles: dict[str, Any], params: dict[str, Any]
+) -> pd.DataFrame:
+    """Every capture of the run matched (or not) to a profile by the IDs of its first seconds."""
+    p = ProfilesParams.model_validate(params)
+    matches = match_captures(
+        frames, profiles["profiles"], p.match_seconds, p.min_count, p.min_jaccard
+    )
+    for row in matches.itertuples():
+        log.info(
+            "%s: %s (Jaccard %.2f)",
+            row.capture,
+            f"profile {row.profile}" if row.profile else "no profile, uncalibrated",
+            row.jaccard,
+        )
+    return matches

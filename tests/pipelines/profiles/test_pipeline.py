@@ -1,0 +1,95 @@
+"""Profiles stage, in-process on the shipped sample: a slice of car B's attack-free traffic makes
+B's profile; set_01's captures (car A) stay unmatched, its test_04 capture (car B) matches B."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from kd_gat import roster
+from kd_gat.datasets.captures import CaptureFolderDataset
+from kd_gat.pipelines.profiles import create_pipeline
+from kd_gat.pipelines.profiles.nodes import (
+    budget_threshold,
+    build_vehicle_profiles,
+    ingest_calibration,
+)
+from tests.pipelines.conftest import PROFILES
+
+
+def test_one_scoring_namespace_per_detector() -> None:
+    pipe = create_pipeline()
+    namespaces = {n.namespace for n in pipe.nodes if n.namespace}
+    assert namespaces == set(roster.detector_names())
+    assert {f"{d}.profile_outputs" for d in roster.detector_names()} <= pipe.all_outputs()
+
+
+def test_profile_of_the_shipped_recording(profiles_run) -> None:
+    profiles = profiles_run["vehicle_profiles"]
+    assert sorted(profiles["profiles"]) == ["B"]
+    b = profiles["profiles"]["B"]
+    assert b["minutes"] > 1.0
+    assert len(b["can_ids"]) > 40
+    assert all(p > 0 for p in b["periods"].values())
+
+
+def test_captures_match_their_car(profiles_run) -> None:
+    matches = profiles_run["capture_matches"].set_index("capture")
+    test_04 = [c for c in matches.index if c.startswith("test_04")]
+    assert test_04
+    assert (matches.loc[test_04, "profile"] == "B").all()
+    car_a = [c for c in matches.index if not c.startswith("test_04")]
+    assert car_a
+    assert matches.loc[car_a, "profile"].isna().all()
+    assert (matches.loc[car_a, "jaccard"] < 0.9).all()
+
+
+def test_thresholds_keep_the_budget_on_the_recording(profiles_run, stage_params) -> None:
+    table = profiles_run["profile_thresholds"]
+    assert set(table["model"]) == set(roster.detector_names())
+    budget = stage_params["profiles"]["false_alarms_per_hour"]
+    for row in table.itertuples():
+        outputs = profiles_run[f"{row.model}.profile_outputs"]
+        scores = outputs[outputs["vehicle"] == row.vehicle]["score"].to_numpy()
+        assert len(scores) == row.windows
+        flagged = int((scores >= row.threshold).sum())
+        assert flagged <= np.floor(budget * row.minutes / 60)
+        assert flagged == row.allowed_alarms or row.threshold > scores.max()
+    calibrated = profiles_run["calibrated_profiles"]["profiles"]["B"]["detectors"]
+    assert set(calibrated) == set(roster.detector_names())
+
+
+def test_budget_threshold() -> None:
+    scores = np.array([0.1, 0.5, 0.3, 0.9, 0.7])
+    assert (scores >= budget_threshold(scores, 0)).sum() == 0
+    assert (scores >= budget_threshold(scores, 2)).sum() == 2
+    assert budget_threshold(scores, 10) == pytest.approx(0.1)
+
+
+def test_a_recording_with_the_content_of_a_run_capture_is_never_used(ingestion_run, params):
+    recording = CaptureFolderDataset(str(PROFILES), labelled=False).load()[0]
+    run_capture = ingestion_run.inputs["raw_captures"][0]
+    copy = dataclasses.replace(run_capture, relpath="A/accessory-1.csv.gz")
+    frames, _, report = ingest_calibration(
+        [recording, copy], ingestion_run["ingestion_report"], params["ingestion"]
+    )
+    assert set(frames["capture"].astype(str).str.split("/").str[0]) == {"B"}
+    assert "A/accessory-1.csv.gz" in report["refused"]
+    assert "same content as" in report["refused"]["A/accessory-1.csv.gz"]
+    # Only copies: nothing to build a profile from, and no error.
+    frames, _, report = ingest_calibration(
+        [copy], ingestion_run["ingestion_report"], params["ingestion"]
+    )
+    assert frames.empty
+    assert build_vehicle_profiles(frames, report, params["profiles"])["profiles"] == {}
+
+
+def test_a_too_short_recording_makes_no_profile(profiles_run, params) -> None:
+    params["profiles"]["min_minutes"] = 5.0
+    profiles = build_vehicle_profiles(
+        profiles_run["calibration_frames"], profiles_run["calibration_report"], params["profiles"]
+    )
+    assert profiles["profiles"] == {}
+    assert "below the 5.0 min" in profiles["refused"]["B"]
