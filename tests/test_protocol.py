@@ -8,8 +8,9 @@ import pytest
 from kd_gat.protocol import combine, latest_metrics, write_combined
 
 
-def metrics(dataset: str, rows: list[tuple[str, str, float]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["model", "scenario", "f1"]).assign(dataset=dataset)
+def metrics(dataset: str, rows: list[tuple[str, str, float]], point="profile") -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=["model", "scenario", "f1"])
+    return table.assign(dataset=dataset, operating_point=point)
 
 
 def test_combined_table_has_every_cell_and_the_means():
@@ -20,8 +21,13 @@ def test_combined_table_has_every_cell_and_the_means():
             metrics("set_02", [("a", "test_01", 0.9), ("b", "test_01", 0.8)]),
         ]
     )  # fmt: skip
+    zero_shot = metrics("set_01", [("a", "test_01", 0.0), ("a", "test_04", 0.0)], "validation")
+    both = combine(pd.concat([long, zero_shot]))
+    # each operating point is its own row, never mixed into the other's cells
+    assert both.set_index(["model", "operating_point"]).loc[("a", "validation"), "mean"] == 0.0
     table = combine(long).set_index("model")
     assert list(table.columns) == [
+        "operating_point",
         "set_01/mean",
         "set_01/test_01",
         "set_01/test_04",

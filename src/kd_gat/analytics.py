@@ -30,15 +30,20 @@ def runs_table(experiment: str) -> pd.DataFrame:
     return runs if isinstance(runs, pd.DataFrame) else pd.DataFrame()
 
 
+METRIC_KEY = ["model", "operating_point", "scenario", "metric"]
+
+
 def long_metrics(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (run, model, scenario, metric) from `metrics.<model>/<scenario>/<metric>`."""
-    cols = [c for c in runs.columns if c.startswith("metrics.") and c.count("/") == 2]
+    """One row per (run, model, operating point, scenario, metric) from
+    `metrics.<model>/<operating point>/<scenario>/<metric>`."""
+    columns = ["run_id", *METRIC_KEY, "value"]
+    cols = [c for c in runs.columns if c.startswith("metrics.") and c.count("/") == 3]
     if not cols:
-        return pd.DataFrame(columns=["run_id", "model", "scenario", "metric", "value"])
+        return pd.DataFrame(columns=columns)
     melted = runs[["run_id", *cols]].melt(id_vars="run_id", var_name="key", value_name="value")
     parts = melted["key"].str.removeprefix("metrics.").str.split("/", expand=True)
-    melted[["model", "scenario", "metric"]] = parts
-    return melted.dropna(subset=["value"])[["run_id", "model", "scenario", "metric", "value"]]
+    melted[METRIC_KEY] = parts
+    return melted.dropna(subset=["value"])[columns]
 
 
 RUN_COLUMNS = {
@@ -66,11 +71,12 @@ def check_runs(runs: pd.DataFrame, *run_ids: str) -> None:
 
 
 def leaderboard_across_runs(runs: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
-    """(run, model) pairs ranked by the metric's mean over test scenarios, each run named by
-    its dataset, run name and command."""
+    """(run, model, operating point) rows ranked by the metric's mean over test scenarios, each
+    run named by its dataset, run name and command."""
     long = long_metrics(runs)
     long = long[long["metric"] == metric]
-    board = long.groupby(["run_id", "model"], as_index=False)["value"].mean()
+    keys = ["run_id", "model", "operating_point"]
+    board = long.groupby(keys, as_index=False)["value"].mean()
     board = board.rename(columns={"value": f"mean_{metric}"})
     board = board.merge(describe_runs(runs), on="run_id", how="left")
     return board.sort_values(f"mean_{metric}", ascending=False, ignore_index=True)
@@ -83,9 +89,9 @@ def compare_runs(
     side only), or every one with `changed_only=False`."""
     check_runs(runs, run_a, run_b)
     long = long_metrics(runs[runs["run_id"].isin([run_a, run_b])])
-    wide = long.pivot_table(
-        index=["model", "scenario", "metric"], columns="run_id", values="value"
-    ).reindex(columns=[run_a, run_b])
+    wide = long.pivot_table(index=METRIC_KEY, columns="run_id", values="value").reindex(
+        columns=[run_a, run_b]
+    )
     wide["delta"] = wide[run_b] - wide[run_a]
     if changed_only:
         wide = wide[wide["delta"].fillna(1.0) != 0]

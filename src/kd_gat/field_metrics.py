@@ -6,8 +6,8 @@ car raises an alarm on clean traffic, how long it spends in alarm. Everything he
 from three tables:
 
 - *decisions* (`window_decisions`): one row per (model, test window), `flagged = score ≥
-  threshold` (the model's validation threshold), joined with the window's capture, time span
-  `[start_time, end_time]` (timestamps of its first and last frame), `n_frames`,
+  threshold` (the window's threshold at its operating point), joined with the window's capture,
+  time span `[start_time, end_time]` (timestamps of its first and last frame), `n_frames`,
   `n_attack_frames` and `label` from the test graph stores;
 - *events* (`attack_events`): the attack frames of each capture grouped into events;
 - the parameters `event_gap_s`, `alarm_merge_s`, `confidence`.
@@ -457,7 +457,7 @@ def _summarise(
 ) -> pd.DataFrame:
     """Metrics per group of `keys` (`METRIC_COLUMNS`) from the per-capture counts."""
     table = counts.groupby(keys, sort=True, observed=True)[_ADDITIVE].sum().reset_index()
-    thresholds = decisions.groupby(SCENARIO_KEYS, sort=True)["threshold"].first()
+    thresholds = decisions.groupby(SCENARIO_KEYS, sort=True)["threshold"].median()
     table = table.merge(thresholds.reset_index(), on=SCENARIO_KEYS, how="left")
     latency = (
         detections[detections["detected"].to_numpy(bool)]

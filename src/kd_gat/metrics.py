@@ -37,8 +37,11 @@ def detection_rate_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr: float) ->
     return float(tprs[fprs <= fpr].max(initial=0.0))
 
 
-def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
-    """Every metric of one detector on one set of windows; decisions are `score >= threshold`."""
+def binary_metrics(
+    labels: np.ndarray, scores: np.ndarray, threshold: float | np.ndarray
+) -> dict[str, float]:
+    """Every metric of one detector on one set of windows; decisions are `score >= threshold`
+    (one threshold, or one per window; `threshold` reports their median)."""
     labels = np.asarray(labels).astype(int)
     scores = np.asarray(scores, dtype=np.float64)
     pred = (scores >= threshold).astype(int)
@@ -54,7 +57,7 @@ def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> 
         "auroc": skm.roc_auc_score(labels, scores) if both else math.nan,
         "auprc": skm.average_precision_score(labels, scores) if both else math.nan,
         **{k: detection_rate_at_fpr(labels, scores, v) for k, v in FPR_TARGETS.items()},
-        "threshold": threshold,
+        "threshold": float(np.median(threshold)) if np.size(threshold) else math.nan,
         "tp": tp,
         "fp": fp,
         "tn": tn,

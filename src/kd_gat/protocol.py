@@ -35,12 +35,14 @@ def latest_metrics(root: Path, dataset: str) -> pd.DataFrame:
 
 
 def combine(metrics: pd.DataFrame, metric: str = "f1") -> pd.DataFrame:
-    """Model × `<dataset>/<scenario>` of one metric, plus `<dataset>/mean` and `mean` columns."""
+    """(Model, operating point) × `<dataset>/<scenario>` of one metric, plus `<dataset>/mean` and
+    `mean` columns."""
+    keys = ["model", "operating_point"]
     cells = metrics.assign(cell=metrics["dataset"] + "/" + metrics["scenario"])
-    wide = cells.pivot_table(index="model", columns="cell", values=metric, aggfunc="first")
-    per_set = metrics.groupby(["model", "dataset"])[metric].mean().unstack("dataset")
+    wide = cells.pivot_table(index=keys, columns="cell", values=metric, aggfunc="first")
+    per_set = metrics.groupby([*keys, "dataset"])[metric].mean().unstack("dataset")
     wide = wide.join(per_set.add_suffix("/mean"))
-    wide["mean"] = metrics.groupby("model")[metric].mean()
+    wide["mean"] = metrics.groupby(keys)[metric].mean()
     ordered = [*sorted(c for c in wide.columns if c != "mean"), "mean"]
     return wide[ordered].sort_values("mean", ascending=False).reset_index()
 

@@ -1,7 +1,8 @@
 """Metrics tables, leaderboards and plots from per-window scores (pure: data in, data out).
 
-`window_scores` has one row per (model, scenario, window): `label`, `score` and the `threshold`
-the model chose on validation. Plots are matplotlib figures saved by catalog datasets.
+`window_scores` has one row per (model, operating point, scenario, window): `label`, `score` and
+the window's `threshold` at that operating point (`kd_gat.operating_points`). Plots are
+matplotlib figures saved by catalog datasets.
 """
 
 from __future__ import annotations
@@ -22,25 +23,48 @@ LEADERBOARD_COLUMNS = ["f1", "auroc", "auprc", "mcc", "recall", "precision", "dr
 
 
 def metrics_table(window_scores: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, scenario): every metric of `kd_gat.metrics.binary_metrics`."""
+    """One row per (model, operating point, scenario): every metric of
+    `kd_gat.metrics.binary_metrics`, decisions at each window's own threshold.
+
+    `threshold` is the median of the windows' thresholds (one value at the validation operating
+    point, which `calibrated_share` = 0 marks; at the profile one, calibrated windows and the
+    zero-shot windows before the match can differ). A table without `operating_point` is one
+    model threshold per window set: the validation operating point."""
+    if "operating_point" not in window_scores:
+        window_scores = window_scores.assign(operating_point="validation", calibrated=False)
     rows = []
-    for (model, scenario), group in window_scores.groupby(["model", "scenario"], sort=True):
-        thresholds = group["threshold"].unique()
-        if len(thresholds) != 1:
-            raise ValueError(f"{model} on {scenario}: one validation threshold expected")
-        m = binary_metrics(group["label"].to_numpy(), group["score"].to_numpy(), thresholds[0])
-        rows.append({"model": model, "scenario": scenario, **m})
+    keys = ["model", "operating_point", "scenario"]
+    for (model, point, scenario), group in window_scores.groupby(keys, sort=True):
+        calibrated = group["calibrated"].to_numpy(bool)
+        thresholds = group["threshold"].to_numpy(np.float64)
+        if not calibrated.any() and len(np.unique(thresholds)) != 1:
+            raise ValueError(
+                f"{model} on {scenario} ({point}): one validation threshold expected where no "
+                "window is calibrated"
+            )
+        m = binary_metrics(group["label"].to_numpy(), group["score"].to_numpy(), thresholds)
+        rows.append(
+            {
+                "model": model,
+                "operating_point": point,
+                "scenario": scenario,
+                **m,
+                "calibrated_share": float(calibrated.mean()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def leaderboard(metrics: pd.DataFrame, sizes: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Models ranked by mean F1 over scenarios, with per-scenario F1 and size/speed columns."""
-    mean = metrics.groupby("model")[LEADERBOARD_COLUMNS].mean()
-    per_scenario = metrics.pivot(index="model", columns="scenario", values="f1").add_prefix("f1 ")
-    board = mean.join(per_scenario)
+    """Models at each operating point ranked by mean F1 over scenarios, with per-scenario F1,
+    the share of calibrated windows and size/speed columns."""
+    keys = ["model", "operating_point"]
+    mean = metrics.groupby(keys)[[*LEADERBOARD_COLUMNS, "calibrated_share"]].mean()
+    per_scenario = metrics.pivot(index=keys, columns="scenario", values="f1").add_prefix("f1 ")
+    board = mean.join(per_scenario).reset_index()
     if sizes is not None:
-        board = board.join(sizes.set_index("model"))
-    return board.sort_values("f1", ascending=False).reset_index()
+        board = board.merge(sizes, on="model", how="left")
+    return board.sort_values("f1", ascending=False, kind="mergesort").reset_index(drop=True)
 
 
 def leaderboard_markdown(board: pd.DataFrame, title: str = "KD-GAT leaderboard") -> str:
@@ -78,7 +102,11 @@ def _curve_figure(window_scores: pd.DataFrame, scenario: str, kind: str) -> Figu
 
 
 def curve_figures(window_scores: pd.DataFrame, kind: str) -> dict[str, Figure]:
-    """ROC (`kind="roc"`) or precision-recall (`"pr"`) curves of every model, one per scenario."""
+    """ROC (`kind="roc"`) or precision-recall (`"pr"`) curves of every model, one per scenario
+    (scores do not depend on the operating point: one point's rows are drawn)."""
+    if "operating_point" in window_scores:
+        first = window_scores["operating_point"].iloc[0] if len(window_scores) else None
+        window_scores = window_scores[window_scores["operating_point"] == first]
     return {
         scenario: _curve_figure(group, scenario, kind)
         for scenario, group in window_scores.groupby("scenario", sort=True)
@@ -86,7 +114,10 @@ def curve_figures(window_scores: pd.DataFrame, kind: str) -> dict[str, Figure]:
 
 
 def confusion_figure(metrics: pd.DataFrame) -> Figure:
-    """A grid of confusion matrices: one row per model, one column per scenario."""
+    """A grid of confusion matrices: one row per model (and operating point), one column per
+    scenario."""
+    if "operating_point" in metrics:
+        metrics = metrics.assign(model=metrics["model"] + " @ " + metrics["operating_point"])
     models, scenarios = sorted(metrics["model"].unique()), sorted(metrics["scenario"].unique())
     fig, axes = plt.subplots(
         len(models),
@@ -141,11 +172,14 @@ def size_vs_f1_figure(board: pd.DataFrame) -> Figure:
     """Parameters (log scale) against mean F1: what distillation buys per parameter."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     rows = board.dropna(subset=["parameters"])
-    ax.scatter(rows["parameters"], rows["f1"])
+    for point, group in rows.groupby("operating_point", sort=True):
+        ax.scatter(group["parameters"], group["f1"], label=f"{point} threshold")
     for r in rows.itertuples():
         ax.annotate(
             r.model, (r.parameters, r.f1), fontsize=7, xytext=(3, 3), textcoords="offset points"
         )
+    if len(rows):
+        ax.legend(fontsize=7)
     ax.set(xscale="log", xlabel="parameters", ylabel="mean F1 over test scenarios")
     fig.tight_layout()
     return fig

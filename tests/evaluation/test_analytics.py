@@ -17,9 +17,11 @@ def two_runs(tmp_path):
             mlflow.log_params({"training.lr": lr, "training.seed": "42", f"only_{extra}": "1"})
             mlflow.set_tags({"dataset": f"set_0{len(ids) + 1}", "command": f"kedro run #{lr}"})
             for scenario, f1 in zip(("test_01", "test_04"), f1s, strict=True):
-                mlflow.log_metric(f"gat_teacher/{scenario}/f1", f1)
-                mlflow.log_metric(f"gat_teacher/{scenario}/auroc", f1 + 0.05)
-                mlflow.log_metric(f"gat_teacher/{scenario}/n_windows", 100)  # the same in both
+                mlflow.log_metric(f"gat_teacher/profile/{scenario}/f1", f1)
+                mlflow.log_metric(f"gat_teacher/profile/{scenario}/auroc", f1 + 0.05)
+                mlflow.log_metric(
+                    f"gat_teacher/profile/{scenario}/n_windows", 100
+                )  # the same in both
             mlflow.log_metric("unrelated_metric", 1.0)
             ids.append(run.info.run_id)
     yield ids

@@ -46,6 +46,21 @@ def test_last_fifth_of_each_training_capture_is_validation():
     assert s.val_dropped == 0
 
 
+def test_named_captures_are_held_out_whole():
+    w = windows_of({"train_01/a": 10, "train_02/b": 5, "test_01/c": 3}, 100, 100)
+    s = split_windows(w, SPLITS, 0.2, val_captures=["train_02/*"])
+    assert s.val.tolist() == [8, 9, 10, 11, 12, 13, 14]  # a's last fifth, all of b
+    assert s.train.tolist() == list(range(8))
+    # with no time share, validation is the held-out capture alone
+    s = split_windows(w, SPLITS, 0.0, val_captures=["*/b"])
+    assert s.val.tolist() == [10, 11, 12, 13, 14]
+    assert s.train.tolist() == list(range(10))
+    # a pattern never takes a test capture out of its scenario
+    s = split_windows(w, SPLITS, 0.0, val_captures=["*"])
+    assert s.train.tolist() == []
+    assert s.test["test_01"].tolist() == [15, 16, 17]
+
+
 def test_overlapping_validation_windows_are_dropped():
     w = windows_of({"train_01/a": 10}, 100, 50)  # each window overlaps its neighbour
     s = split_windows(w, SPLITS, 0.3)

@@ -56,7 +56,8 @@ def test_every_scenario_folder_is_evaluated_for_every_model(smoke_run) -> None:
     assert set(metrics["scenario"]) == scenarios
     fusions = {f"{pair}.{m}" for m in METHODS for pair in roster.fusion_names()}
     assert set(metrics["model"]) == set(DETECTORS) | fusions
-    assert len(metrics) == len(set(metrics["model"])) * len(scenarios)
+    assert set(metrics["operating_point"]) == {"validation", "profile"}
+    assert len(metrics) == len(set(metrics["model"])) * len(scenarios) * 2
     # every test window of every scenario is scored, as the graphs report counts them
     report = pd.read_json(out(smoke_run, "08_reporting", "graphs_report.json"), typ="series")
     for scenario in scenarios:
@@ -165,9 +166,10 @@ def test_run_analytics_read_back_the_tracked_test_metrics(smoke_run) -> None:
     board = analytics.leaderboard_across_runs(runs, "f1")
     metrics = _metrics(smoke_run)
     assert set(board["model"]) == set(metrics["model"])
-    expected = metrics.groupby("model")["f1"].mean()
+    expected = metrics.groupby(["model", "operating_point"])["f1"].mean()
+    assert len(board) == len(expected)
     for row in board.itertuples():
-        assert row.mean_f1 == pytest.approx(expected[row.model])
+        assert row.mean_f1 == pytest.approx(expected[row.model, row.operating_point])
     # the data a run used is tracked with it
     assert runs["params.raw_root"].iloc[0] == "data/01_raw/can-train-and-test"
 

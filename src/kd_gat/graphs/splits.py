@@ -1,18 +1,22 @@
 """Train / validation / test selection of windows.
 
-Validation comes from the training captures by time. Each training capture's windows are cut
-into `val_blocks` consecutive blocks of (nearly) equal size and the last `val_fraction` of each
-block (rounded to the nearest window) goes to validation; `val_blocks=1` is simply the last
-`val_fraction` of the capture. More blocks spread validation over the capture, which matters when
-attacks happen only in part of it. A validation window that overlaps a training window (possible
-when stride < window size) is dropped, so validation never sees a training frame.
+Validation comes from the training captures. Captures named by `val_captures` (fnmatch patterns
+on the capture name, e.g. `train_01_attack_free/accessory-2`) are held out whole: all their
+windows are validation, none is trained on. Every other training capture is split by time: its
+windows are cut into `val_blocks` consecutive blocks of (nearly) equal size and the last
+`val_fraction` of each block (rounded to the nearest window) goes to validation; `val_blocks=1`
+is simply the last `val_fraction` of the capture. More blocks spread validation over the
+capture, which matters when attacks happen only in part of it. A validation window that overlaps
+a training window (possible when stride < window size) is dropped, so validation never sees a
+training frame.
 Test captures give one selection per scenario.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 import numpy as np
 import pandas as pd
@@ -32,13 +36,22 @@ def _ceil_div(a: np.ndarray, b: np.ndarray | int) -> np.ndarray:
     return -(-a // b)
 
 
+def held_out_captures(capture: pd.Series, patterns: Sequence[str]) -> np.ndarray:
+    """True where the capture name matches one of the fnmatch `patterns` (case-sensitive)."""
+    names = pd.Series(capture, dtype=str)
+    matched = {name: any(fnmatchcase(name, p) for p in patterns) for name in names.unique()}
+    return names.map(matched).to_numpy(bool, copy=True)
+
+
 def split_windows(
     windows: pd.DataFrame,
     capture_split: Mapping[str, str],
     val_fraction: float,
     val_blocks: int = 1,
+    val_captures: Sequence[str] = (),
 ) -> SplitIndices:
-    """Split windows (ordered by capture, then time) using each capture's `split` label."""
+    """Split windows (ordered by capture, then time) using each capture's `split` label; training
+    captures matching a `val_captures` pattern are validation whole."""
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     if val_blocks < 1:
@@ -47,7 +60,9 @@ def split_windows(
     split = capture.map(dict(capture_split))
     if split.isna().any():
         raise ValueError(f"captures without a split: {sorted(set(capture[split.isna()]))}")
-    is_train_capture = split.str.startswith("train").to_numpy()
+    is_train_capture = split.str.startswith("train").to_numpy(copy=True)
+    held_out = is_train_capture & held_out_captures(capture, val_captures)
+    is_train_capture &= ~held_out
     by_capture = windows.groupby(capture, sort=False)
     ordinal = by_capture.cumcount().to_numpy()
     n = by_capture["start_time"].transform("size").to_numpy()
@@ -67,7 +82,7 @@ def split_windows(
     overlaps = (
         (windows["start_time"] <= train_end) | (windows["end_time"] >= train_start)
     ).to_numpy()
-    val = candidate_val & ~overlaps
+    val = (candidate_val & ~overlaps) | held_out
 
     is_test = (split == "test").to_numpy()
     scenario = windows["scenario"].astype(str).to_numpy()

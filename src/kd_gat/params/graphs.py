@@ -14,8 +14,10 @@ class GraphsParams(BaseModel):
 
     `tail_policy`: `drop` leaves a capture's last frames out when they do not fill a window
     (they are counted in `graphs_report`); `keep` makes them one shorter window.
-    Validation: the last `val_fraction` of each of `val_blocks` consecutive time blocks of every
-    training capture (1 block = the end of the capture).
+    Validation: the training captures matching a `val_captures` pattern (fnmatch on the capture
+    name, `<folder>/<file stem>`) held out whole, and the last `val_fraction` of each of
+    `val_blocks` consecutive time blocks of every other training capture (1 block = the end of
+    the capture). The held-out attack-free captures also make the training car's profile.
     `feature_groups`: the node feature groups the stores keep (`kd_gat.graphs.builder.
     FEATURE_GROUPS`): `payload`, `timing`, `change`, `oov` are specific to the training car's
     IDs; `history` and `context` measure each frame against its own ID's past and carry over to
@@ -30,6 +32,7 @@ class GraphsParams(BaseModel):
     tail_policy: Literal["drop", "keep"] = "drop"
     val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     val_blocks: int = Field(5, ge=1)
+    val_captures: tuple[str, ...] = ()
     feature_groups: tuple[FeatureGroup, ...] = Field(
         ("payload", "timing", "change", "oov", "history", "context"), min_length=1
     )

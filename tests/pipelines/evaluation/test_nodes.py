@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kd_gat.field_metrics import CAPTURE_KEYS, METRIC_COLUMNS
+from kd_gat.field_metrics import METRIC_COLUMNS
 from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
 from kd_gat.pipelines.evaluation.nodes import (
     SCORE_COLUMNS,
+    apply_operating_points,
     collect_window_scores,
     derive_attack_events,
     evaluate,
@@ -196,14 +197,24 @@ def test_field_metrics_node_reads_the_store_windows(small_graphs) -> None:
         ],
         ignore_index=True,
     )
+    captures = pd.concat([store.windows["capture"] for store in stores.values()]).astype(str)
+    # every capture matched to profile "X" from its start; only "all" has a threshold there,
+    # above every score: at the profile operating point it flags nothing
+    matches = pd.DataFrame(
+        {"capture": captures.unique(), "profile": "X", "matched_from": -np.inf, "jaccard": 1.0}
+    )
+    thresholds = pd.DataFrame({"model": ["all"], "vehicle": ["X"], "threshold": [2.0]})
+    scores = apply_operating_points(scores, stores, matches, thresholds)
     events = derive_attack_events(small_frames(), {**PARAMS, "event_gap_s": 0.02})
     by_scenario, by_capture = evaluate_field_metrics(scores, stores, events, PARAMS)
-    assert list(by_scenario.columns) == ["model", "scenario", *METRIC_COLUMNS]
-    assert list(by_capture.columns) == [*CAPTURE_KEYS, *METRIC_COLUMNS]
-    table = by_scenario.set_index(["model", "scenario"])
+    keys = ["model", "operating_point", "scenario"]
+    assert list(by_scenario.columns) == [*keys, *METRIC_COLUMNS, "calibrated_share"]
+    assert list(by_capture.columns) == [*keys, "capture", *METRIC_COLUMNS, "calibrated_share"]
+    table = by_scenario.set_index(keys)
     for scenario, store in stores.items():
         n_events = (events["scenario"] == scenario).sum()
-        everything, nothing = table.loc[("all", scenario)], table.loc[("none", scenario)]
+        everything = table.loc[("all", "validation", scenario)]
+        nothing = table.loc[("none", "validation", scenario)]
         assert everything["n_events"] == nothing["n_events"] == n_events
         assert everything["frame_tp"] == store.windows["n_attack_frames"].sum()
         assert nothing["frame_fn"] == store.windows["n_attack_frames"].sum()
@@ -212,5 +223,18 @@ def test_field_metrics_node_reads_the_store_windows(small_graphs) -> None:
         assert nothing["n_detected"] == 0
         assert nothing["false_alarms"] == 0
         assert everything["false_alarms"] >= 1
+        assert everything["calibrated_share"] == nothing["calibrated_share"] == 0
+        # the profile's threshold silences "all"; "none" has no profile threshold: unchanged
+        calibrated = table.loc[("all", "profile", scenario)]
+        assert calibrated["calibrated_share"] == 1
+        assert calibrated["time_in_alarm"] == 0
+        assert calibrated["n_detected"] == 0
+        zero_shot = table.loc[("none", "profile", scenario)]
+        assert zero_shot["calibrated_share"] == 0
+        assert zero_shot[METRIC_COLUMNS].equals(nothing[METRIC_COLUMNS])
+    assert (
+        by_capture["calibrated_share"]
+        == by_capture["model"].eq("all") * by_capture["operating_point"].eq("profile")
+    ).all()
     with pytest.raises(ValueError, match="merge"):
         evaluate_field_metrics(scores, stores, events, {**PARAMS, "alarm_merge_s": -1})

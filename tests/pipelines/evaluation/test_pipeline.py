@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from kd_gat import roster
-from kd_gat.field_metrics import CAPTURE_KEYS, EVENT_COLUMNS, METRIC_COLUMNS, attack_events
+from kd_gat.field_metrics import EVENT_COLUMNS, METRIC_COLUMNS, attack_events
 from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
 from kd_gat.pipelines.evaluation import create_pipeline
@@ -29,6 +29,8 @@ def test_the_stage_reads_every_detector_and_fusion_pair_of_the_roster() -> None:
         "graphs_val",
         "graphs_test",
         "frames",
+        "capture_matches",
+        "profile_thresholds",
         *(f"{d}.window_outputs" for d in roster.detector_names()),
         *(f"{d}.model" for d in roster.detector_names()),
         *(f"{f}.window_scores" for f in roster.fusion_names()),
@@ -42,7 +44,8 @@ def test_every_scenario_is_evaluated_for_every_model(evaluation_run, graphs_run)
     scenarios = set(graphs_run["graphs_test"])
     assert set(metrics["scenario"]) == scenarios
     assert set(metrics["model"]) == all_models()
-    assert len(metrics) == len(all_models()) * len(scenarios)
+    assert set(metrics["operating_point"]) == {"validation", "profile"}
+    assert len(metrics) == len(all_models()) * len(scenarios) * 2
     for column in ("f1", "auroc", "precision", "recall", "mcc", "dr_at_fpr_1pct", "tp"):
         assert column in metrics.columns
     # no prefix caps: every test window of every scenario is scored
@@ -63,8 +66,30 @@ def test_detector_thresholds_come_from_validation_only(
         outputs = scoring_run[f"{name}.window_outputs"]
         val = outputs[outputs["split"] == "val"]
         expected = choose_threshold(val["label"].to_numpy(), val["score"].to_numpy(), quantile)
-        assert scores.loc[scores["model"] == name, "threshold"].unique().tolist() == [expected]
-        assert (metrics.loc[metrics["model"] == name, "threshold"] == expected).all()
+        validation = scores[(scores["model"] == name) & (scores["operating_point"] == "validation")]
+        assert validation["threshold"].unique().tolist() == [expected]
+        mine = metrics[(metrics["model"] == name) & (metrics["operating_point"] == "validation")]
+        assert (mine["threshold"] == expected).all()
+
+
+def test_matched_captures_take_the_profile_threshold(evaluation_run, profiles_run) -> None:
+    """The shipped test_04 capture (car B) matches B's profile: its windows after the match are
+    judged at each detector's threshold on B; car A's captures stay at the validation one."""
+    scores = evaluation_run["window_scores"]
+    profile = scores[scores["operating_point"] == "profile"]
+    validation = scores[scores["operating_point"] == "validation"]
+    thresholds = profiles_run["profile_thresholds"].set_index(["model", "vehicle"])["threshold"]
+    matches = profiles_run["capture_matches"].set_index("capture")["profile"]
+    on_b = profile["capture"].map(matches).eq("B").to_numpy()
+    assert on_b.any()
+    assert profile.loc[~on_b, "calibrated"].sum() == 0
+    assert (profile.loc[~on_b, "threshold"].to_numpy() == validation.loc[~on_b, "threshold"]).all()
+    for name in roster.detector_names():
+        mine = profile[(profile["model"] == name) & on_b]
+        assert mine["calibrated"].mean() > 0.5  # all but the windows of the first seconds
+        assert (mine.loc[mine["calibrated"], "threshold"] == thresholds[name, "B"]).all()
+    fusion = profile[~profile["model"].isin(roster.detector_names())]
+    assert not fusion["calibrated"].any()  # fusion methods have no profile threshold yet
 
 
 def test_model_sizes_of_every_detector(evaluation_run, distillation_run) -> None:
@@ -97,12 +122,23 @@ def test_attack_events_are_those_of_the_test_captures(
 def test_field_metrics_of_every_model_scenario_and_capture(evaluation_run, graphs_run) -> None:
     by_scenario = evaluation_run["field_metrics"]
     by_capture = evaluation_run["field_metrics_by_capture"]
-    metrics = evaluation_run["metrics"].set_index(["model", "scenario"])
+    metrics = evaluation_run["metrics"]
     stores = graphs_run["graphs_test"]
-    assert list(by_scenario.columns) == ["model", "scenario", *METRIC_COLUMNS]
-    assert list(by_capture.columns) == [*CAPTURE_KEYS, *METRIC_COLUMNS]
-    assert len(by_scenario) == len(all_models()) * len(stores)
-    assert not by_capture.duplicated(CAPTURE_KEYS).any()
+    keys = ["model", "operating_point", "scenario"]
+    assert list(by_scenario.columns) == [*keys, *METRIC_COLUMNS, "calibrated_share"]
+    assert list(by_capture.columns) == [*keys, "capture", *METRIC_COLUMNS, "calibrated_share"]
+    assert len(by_scenario) == len(all_models()) * len(stores) * 2
+    assert not by_capture.duplicated([*keys, "capture"]).any()
+    for point in ("validation", "profile"):
+        _check_field_metrics(
+            by_scenario[by_scenario["operating_point"] == point],
+            by_capture[by_capture["operating_point"] == point],
+            metrics[metrics["operating_point"] == point].set_index(["model", "scenario"]),
+            stores,
+        )
+
+
+def _check_field_metrics(by_scenario, by_capture, metrics, stores) -> None:
     for scenario, store in stores.items():
         captures = set(store.windows["capture"].astype(str))
         rows = by_scenario[by_scenario["scenario"] == scenario]

@@ -109,7 +109,7 @@ def test_confusion_grid_shows_each_models_counts(metrics) -> None:
     for i, model in enumerate(models):
         for j, scenario in enumerate(scenarios):
             ax = figure.axes[i * len(scenarios) + j]
-            assert ax.get_title() == f"{model}\n{scenario}"
+            assert ax.get_title() == f"{model} @ validation\n{scenario}"
             row = metrics[(metrics["model"] == model) & (metrics["scenario"] == scenario)].iloc[0]
             shown = [int(t.get_text()) for t in ax.texts]
             assert shown == [int(row[c]) for c in ("tn", "fp", "fn", "tp")]
@@ -125,11 +125,11 @@ def test_mlflow_metrics_every_finite_metric_under_a_safe_name(metrics) -> None:
         for name in MLFLOW_METRICS:
             value = getattr(row, name)
             if not math.isnan(value):
-                expected[f"{model}/{row.scenario}/{name}"] = {"value": value, "step": 0}
+                expected[f"{model}/validation/{row.scenario}/{name}"] = {"value": value, "step": 0}
     assert logged == expected
     # NaN (a scenario without attacks has no AUROC) is skipped, the rest of it is logged
-    assert "good/test_09_quiet/auroc" not in logged
-    assert "good/test_09_quiet/f1" in logged
+    assert "good/validation/test_09_quiet/auroc" not in logged
+    assert "good/validation/test_09_quiet/f1" in logged
     assert math.isnan(
         metrics.set_index(["model", "scenario"]).loc[("good", "test_09_quiet"), "auroc"]
     )

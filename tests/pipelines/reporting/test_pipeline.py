@@ -23,6 +23,7 @@ def test_leaderboard_has_every_evaluated_model(reporting_run, evaluation_run) ->
     models = set(evaluation_run["metrics"]["model"])
     board = reporting_run["leaderboard"]
     assert set(board["model"]) == models
+    assert len(board) == 2 * len(models)  # at the validation and the profile operating point
     assert board["f1"].is_monotonic_decreasing
     for model in models:
         assert model in reporting_run["leaderboard_md"]
@@ -43,4 +44,5 @@ def test_plots_per_scenario_and_per_model(reporting_run, graphs_run) -> None:
 def test_every_model_and_scenario_reaches_mlflow(reporting_run, evaluation_run) -> None:
     logged = reporting_run["mlflow_metrics"]
     for row in evaluation_run["metrics"].itertuples():
-        assert logged[f"{row.model}/{row.scenario}/f1"]["value"] == row.f1
+        key = f"{row.model}/{row.operating_point}/{row.scenario}/f1"
+        assert logged[key]["value"] == row.f1

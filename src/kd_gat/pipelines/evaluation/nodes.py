@@ -1,5 +1,5 @@
-"""Evaluation nodes: per-window test scores with validation thresholds → metrics, field metrics,
-sizes."""
+"""Evaluation nodes: per-window test scores at each operating point (validation threshold,
+vehicle profile) → metrics, field metrics, sizes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from kd_gat.fingerprint import check_same
 from kd_gat.graphs.store import GraphStore
 from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
+from kd_gat.operating_points import with_operating_points
 from kd_gat.params.evaluation import EvaluationParams
 from kd_gat.reporting import metrics_table
 from kd_gat.scoring import checkpoint_bytes, measure_speed
@@ -47,8 +48,28 @@ def collect_window_scores(params: dict[str, Any], **tables: pd.DataFrame) -> pd.
     return pd.concat(parts, ignore_index=True)
 
 
+def apply_operating_points(
+    window_scores: pd.DataFrame,
+    graphs_test: dict[str, GraphStore],
+    capture_matches: pd.DataFrame,
+    profile_thresholds: pd.DataFrame,
+) -> pd.DataFrame:
+    """`window_scores`: every test window at the validation and at the profile operating point
+    (`kd_gat.operating_points`), with its threshold, matched profile and `calibrated` flag."""
+    windows = {scenario: store.windows for scenario, store in graphs_test.items()}
+    table = with_operating_points(window_scores, windows, capture_matches, profile_thresholds)
+    profile = table[table["operating_point"] == "profile"]
+    log.info(
+        "profile operating point: %d of %d test windows calibrated (%s)",
+        int(profile["calibrated"].sum()),
+        len(profile),
+        ", ".join(sorted(profile["profile"].dropna().unique())) or "no profile matched",
+    )
+    return table
+
+
 def evaluate(window_scores: pd.DataFrame) -> pd.DataFrame:
-    """`metrics`: one row per (model, scenario)."""
+    """`metrics`: one row per (model, operating point, scenario)."""
     metrics = metrics_table(window_scores)
     log.info(
         "metrics: %d models × %d scenarios",
@@ -75,11 +96,27 @@ def evaluate_field_metrics(
     attack_events: pd.DataFrame,
     params: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`field_metrics` (per model and scenario) and `field_metrics_by_capture`: frames, events,
-    latency, false alarms per hour and time in alarm (`kd_gat.field_metrics`)."""
+    """`field_metrics` (per model, operating point and scenario) and `field_metrics_by_capture`:
+    frames, events, latency, false alarms per hour and time in alarm (`kd_gat.field_metrics`),
+    with the share of windows judged at a profile threshold (`calibrated_share`)."""
     p = EvaluationParams.model_validate(params)
     windows = {scenario: store.windows for scenario, store in graphs_test.items()}
-    return field_metrics(window_scores, windows, attack_events, p.alarm_merge_s, p.confidence)
+    tables: tuple[list[pd.DataFrame], list[pd.DataFrame]] = ([], [])
+    for point, scores in window_scores.groupby("operating_point", sort=True):
+        per_level = field_metrics(scores, windows, attack_events, p.alarm_merge_s, p.confidence)
+        for table, out in zip(per_level, tables, strict=True):
+            out.append(_with_calibration(table, scores, point))
+    return pd.concat(tables[0], ignore_index=True), pd.concat(tables[1], ignore_index=True)
+
+
+def _with_calibration(table: pd.DataFrame, scores: pd.DataFrame, point: str) -> pd.DataFrame:
+    """`table` with its `operating_point` after the model and, per row, the share of its windows
+    judged at a profile threshold."""
+    keys = [k for k in ("model", "scenario", "capture") if k in table.columns]
+    share = scores.groupby(keys, sort=False)["calibrated"].mean().rename("calibrated_share")
+    out = table.join(share, on=keys)
+    out.insert(1, "operating_point", point)
+    return out
 
 
 def model_sizes(

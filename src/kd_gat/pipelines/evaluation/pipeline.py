@@ -1,10 +1,12 @@
-"""Evaluation pipeline: every detector and fusion method of the roster on every test scenario."""
+"""Evaluation pipeline: every detector and fusion method of the roster on every test scenario, at
+the validation and the vehicle-profile operating points."""
 
 from kedro.pipeline import Node, Pipeline
 
 from kd_gat import roster
 
 from .nodes import (
+    apply_operating_points,
     collect_window_scores,
     derive_attack_events,
     evaluate,
@@ -24,8 +26,19 @@ def create_pipeline(**kwargs) -> Pipeline:
                     **{d: f"{d}.window_outputs" for d in detectors},
                     **{f: f"{f}.window_scores" for f in fusions},
                 },
-                outputs="window_scores",
+                outputs="validation_window_scores",
                 name="collect_window_scores",
+            ),
+            Node(
+                apply_operating_points,
+                inputs={
+                    "window_scores": "validation_window_scores",
+                    "graphs_test": "graphs_test",
+                    "capture_matches": "capture_matches",
+                    "profile_thresholds": "profile_thresholds",
+                },
+                outputs="window_scores",
+                name="apply_operating_points",
             ),
             Node(evaluate, inputs="window_scores", outputs="metrics", name="evaluate"),
             Node(

@@ -15,7 +15,7 @@ import pandas as pd
 from kd_gat.fingerprint import dataset_of, fingerprint, table_digest
 from kd_gat.graphs.builder import plan_windows, select_features
 from kd_gat.graphs.normalise import apply_feature_stats, fit_feature_stats
-from kd_gat.graphs.splits import assert_disjoint, split_windows
+from kd_gat.graphs.splits import assert_disjoint, held_out_captures, split_windows
 from kd_gat.graphs.store import GraphStore
 from kd_gat.graphs.vocabulary import fit_vocabulary, vocabulary_from_dict, vocabulary_to_dict
 from kd_gat.graphs.windows import frames_left_out_by_policy
@@ -42,6 +42,15 @@ def learn_vocabulary(frames: pd.DataFrame, dataset: str) -> dict[str, Any]:
     return vocabulary | {"fingerprint": fingerprint(dataset, table_digest(frames))}
 
 
+def _warn_unmatched(captures: pd.DataFrame, patterns: tuple[str, ...]) -> None:
+    """Name each `val_captures` pattern that holds out no training capture (a typo, or a
+    capture another dataset has)."""
+    train = captures.loc[captures["split"].astype(str).str.startswith("train"), "capture"]
+    for pattern in patterns:
+        if not held_out_captures(train, [pattern]).any():
+            log.warning("graphs.val_captures: %r matches no training capture", pattern)
+
+
 def build_graph_stores(
     frames: pd.DataFrame, vocabulary: dict[str, Any], params: dict[str, Any]
 ) -> tuple[GraphStore, GraphStore, dict[str, GraphStore], dict[str, Any]]:
@@ -57,11 +66,13 @@ def build_graph_stores(
         max_tracked_ids=p.max_tracked_ids,
     )
     captures = plan.captures
+    _warn_unmatched(captures, p.val_captures)
     split = split_windows(
         plan.table,
         captures.set_index("capture")["split"].to_dict(),
         p.val_fraction,
         p.val_blocks,
+        p.val_captures,
     )
     ids = vocabulary_from_dict(vocabulary)
     train, val = plan.store(ids, split.train), plan.store(ids, split.val)

@@ -2,7 +2,9 @@
 threshold on them; the run's captures matched to the profiles.
 
 A recording whose content equals a capture of the run (training or test) is never used: it is
-listed in the calibration report with the capture it repeats.
+listed in the calibration report with the capture it repeats. The training car's own profile
+(`training_car`) comes from its attack-free captures held out from training
+(`graphs.val_captures`), never from a capture the models were fitted on.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from torch import nn
 
 from kd_gat.fingerprint import check_same
 from kd_gat.graphs.normalise import scoring_store
+from kd_gat.graphs.splits import held_out_captures
 from kd_gat.graphs.store import GraphStore
 from kd_gat.ingestion.captures import RawCapture, describe_unlabelled
 from kd_gat.ingestion.frames import FRAME_COLUMNS
 from kd_gat.ingestion.validate import deduplicate, validate_captures
+from kd_gat.params.graphs import GraphsParams
 from kd_gat.params.ingestion import IngestionParams
 from kd_gat.params.profiles import ProfilesParams
 from kd_gat.params.scoring import ScoringParams
@@ -47,11 +51,45 @@ def vehicle_of(capture: str | pd.Series) -> str | pd.Series:
     return capture.split("/", 1)[0]
 
 
+TRAINING_CAR = "training_car"
+
+
+def held_out_recordings(frames: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """The run's attack-free training captures held out whole from training (`val_captures` of
+    `params:graphs`), as recordings of vehicle `training_car` (`training_car/<capture>`)."""
+    p = GraphsParams.model_validate(params)
+    capture = frames["capture"].astype(str)
+    train = frames["split"].astype(str).str.startswith("train").to_numpy()
+    held = train & held_out_captures(capture, p.val_captures)
+    attacked = frames.loc[held, "attack"].groupby(capture[held]).max()
+    clean = held & ~capture.isin(attacked.index[attacked > 0]).to_numpy()
+    out = frames.loc[clean].assign(capture=TRAINING_CAR + "/" + capture[clean])
+    log.info(
+        "training car profile from held-out captures: %s",
+        sorted(capture[clean].unique()) or "none (graphs.val_captures holds out no clean capture)",
+    )
+    return out.reset_index(drop=True)
+
+
 def ingest_calibration(
-    captures: list[RawCapture], ingestion_report: dict[str, Any], params: dict[str, Any]
+    captures: list[RawCapture],
+    ingestion_report: dict[str, Any],
+    held_out: pd.DataFrame,
+    params: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Validate the recordings like any capture, leaving out those with the content of a capture
-    of the run (`ingestion_report`), which would calibrate on training or test traffic."""
+    of the run (`ingestion_report`), which would calibrate on training or test traffic; then add
+    the training car's held-out captures (`held_out_recordings`)."""
+    frames, rejects, report = _validate_recordings(captures, ingestion_report, params)
+    if len(held_out):
+        frames = pd.concat([frames.astype({"capture": str}), held_out], ignore_index=True)
+    held = sorted(held_out["capture"].astype(str).unique())
+    return frames, rejects, report | {"held_out": held}
+
+
+def _validate_recordings(
+    captures: list[RawCapture], ingestion_report: dict[str, Any], params: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     run = {c["sha256"]: c["capture"] for c in ingestion_report["captures"]}
     kept = [c for c in captures if c.sha256 not in run]
     refused = {

@@ -1,5 +1,6 @@
 """Profiles pipeline: `calibration_captures` (attack-free recordings, one folder per car) →
-`vehicle_profiles`, `calibration_graphs`, per detector `<name>.profile_outputs`, the thresholds
+`vehicle_profiles` (with the training car's, from its attack-free captures held out from
+training), `calibration_graphs`, per detector `<name>.profile_outputs`, the thresholds
 (`profile_thresholds`, `calibrated_profiles`) and `capture_matches` for the run's captures."""
 
 from kedro.pipeline import Node, Pipeline
@@ -11,6 +12,7 @@ from .nodes import (
     build_calibration_graphs,
     build_vehicle_profiles,
     calibrate_detectors,
+    held_out_recordings,
     ingest_calibration,
     match_run_captures,
     score_profiles,
@@ -39,8 +41,19 @@ def create_pipeline(**kwargs) -> Pipeline:
     shared = Pipeline(
         [
             Node(
+                held_out_recordings,
+                inputs=["frames", "params:graphs"],
+                outputs="held_out_recordings",
+                name="held_out_recordings",
+            ),
+            Node(
                 ingest_calibration,
-                inputs=["calibration_captures", "ingestion_report", "params:ingestion"],
+                inputs=[
+                    "calibration_captures",
+                    "ingestion_report",
+                    "held_out_recordings",
+                    "params:ingestion",
+                ],
                 outputs=["calibration_frames", "calibration_rejected_frames", "calibration_report"],
                 name="ingest_calibration",
             ),

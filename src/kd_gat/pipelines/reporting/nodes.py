@@ -42,11 +42,13 @@ def plot_confusion(metrics: pd.DataFrame) -> Figure:
 
 
 def mlflow_metrics(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """`<model>/<scenario>/<metric>` values for kedro-mlflow's metrics dataset."""
+    """`<model>/<operating point>/<scenario>/<metric>` values for kedro-mlflow's metrics
+    dataset."""
     out = {}
     for row in metrics.itertuples(index=False):
         for name in MLFLOW_METRICS:
-            key = _MLFLOW_UNSAFE.sub("_", f"{row.model}/{row.scenario}/{name}")
+            key = f"{row.model}/{row.operating_point}/{row.scenario}/{name}"
+            key = _MLFLOW_UNSAFE.sub("_", key)
             value = getattr(row, name)
             if value == value:  # NaN (one-class scenario) is not logged
                 out[key] = {"value": float(value), "step": 0}

@@ -1,0 +1,111 @@
+"""Operating points: the threshold each test window is judged at (pure, label-free).
+
+A detector ranks windows; where it draws the line decides what a user sees. Two operating points:
+
+- `validation`: the threshold the model chose on the training car's validation windows, applied
+  to every window of every car. It is also the *zero-shot* threshold: what a window gets when
+  nothing is known about its car.
+- `profile`: a window takes the model's threshold on the vehicle profile its capture was matched
+  to (`kd_gat.profiles.match_captures`; the threshold of `profile_thresholds`, set by a
+  false-alarm budget on that car's attack-free recording) when the capture matched a profile,
+  the window ends at or after the match was made (`matched_from`: the capture's first
+  `match_seconds`), and the model has a threshold for that profile. Such windows are
+  `calibrated`. Every other window (before the match, a capture that matched nothing, a model
+  with no profile threshold, such as a fusion method) keeps its zero-shot threshold and is marked
+  uncalibrated.
+
+Both are computed without reading a label: shuffling the test labels changes no threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+VALIDATION, PROFILE = "validation", "profile"
+OPERATING_POINTS = (VALIDATION, PROFILE)
+KEYS = ["model", "scenario", "window"]
+COLUMNS = [
+    *KEYS,
+    "capture",
+    "label",
+    "score",
+    "threshold",
+    "operating_point",
+    "profile",
+    "calibrated",
+]
+
+
+def _window_meta(windows: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """scenario, window (row of its store), capture and end time of every test window."""
+    parts = [
+        pd.DataFrame(
+            {
+                "scenario": str(scenario),
+                "window": np.arange(len(table), dtype=np.int64),
+                "capture": table["capture"].astype(str).to_numpy(object),
+                "end_time": table["end_time"].to_numpy(np.float64),
+            }
+        )
+        for scenario, table in windows.items()
+    ]
+    empty = pd.DataFrame({"scenario": [], "window": [], "capture": [], "end_time": []})
+    return pd.concat(parts or [empty], ignore_index=True).astype(
+        {"scenario": object, "window": np.int64, "capture": object, "end_time": np.float64}
+    )
+
+
+def profile_thresholds_per_window(
+    window_scores: pd.DataFrame,
+    windows: Mapping[str, pd.DataFrame],
+    matches: pd.DataFrame,
+    thresholds: pd.DataFrame,
+) -> pd.DataFrame:
+    """`window_scores` (model, scenario, window, label, score, zero-shot `threshold`) at the
+    profile operating point: `threshold` per window, `profile` (the capture's match or None) and
+    `calibrated`. `matches`: capture, profile, matched_from; `thresholds`: model, vehicle,
+    threshold. Raises when a scored window has no row in `windows`."""
+    table = window_scores.astype({"scenario": object, "window": np.int64}).merge(
+        _window_meta(windows), on=["scenario", "window"], how="left", validate="many_to_one"
+    )
+    if table["capture"].isna().any():
+        example = table.loc[table["capture"].isna(), KEYS].head(3).to_dict("records")
+        raise ValueError(f"scored windows missing from the test stores, e.g. {example}")
+    matched = matches[["capture", "profile", "matched_from"]].astype({"capture": object})
+    table = table.merge(matched, on="capture", how="left", validate="many_to_one")
+    own = thresholds[["model", "vehicle", "threshold"]].rename(
+        columns={"vehicle": "profile", "threshold": "profile_threshold"}
+    )
+    table = table.merge(own, on=["model", "profile"], how="left", validate="many_to_one")
+    calibrated = (
+        table["profile"].notna().to_numpy()
+        & table["profile_threshold"].notna().to_numpy()
+        & (table["end_time"].to_numpy(np.float64) >= table["matched_from"].to_numpy(np.float64))
+    )
+    return table.assign(
+        threshold=np.where(calibrated, table["profile_threshold"], table["threshold"]),
+        operating_point=PROFILE,
+        profile=table["profile"].astype(object).where(table["profile"].notna(), None),
+        calibrated=calibrated,
+    )[COLUMNS]
+
+
+def with_operating_points(
+    window_scores: pd.DataFrame,
+    windows: Mapping[str, pd.DataFrame],
+    matches: pd.DataFrame,
+    thresholds: pd.DataFrame,
+) -> pd.DataFrame:
+    """Every scored window twice, with its capture: at the `validation` operating point
+    (uncalibrated) and at the `profile` one (`profile_thresholds_per_window`), in `COLUMNS`."""
+    profile = profile_thresholds_per_window(window_scores, windows, matches, thresholds)
+    validation = profile.assign(
+        threshold=window_scores["threshold"].to_numpy(np.float64),
+        operating_point=VALIDATION,
+        profile=None,
+        calibrated=False,
+    )
+    return pd.concat([validation, profile], ignore_index=True)
