@@ -309,15 +309,25 @@ def frame_counts(decisions: pd.DataFrame) -> pd.DataFrame:
     counted. Raises (`check_disjoint`) when windows of a capture overlap in time.
     """
     check_disjoint(decisions, CAPTURE_KEYS)
-    flagged = decisions["flagged"].to_numpy(bool)
-    attack = decisions["n_attack_frames"].to_numpy(np.int64)
-    benign = decisions["n_frames"].to_numpy(np.int64) - attack
-    counts = decisions[CAPTURE_KEYS].assign(
-        frame_tp=np.where(flagged, attack, 0),
-        frame_fp=np.where(flagged, benign, 0),
-        frame_fn=np.where(flagged, 0, attack),
+    return count_frames(decisions, decisions["flagged"].to_numpy(bool), CAPTURE_KEYS)
+
+
+def count_frames(
+    table: pd.DataFrame, flagged: np.ndarray, keys: Sequence[str], suffix: str = ""
+) -> pd.DataFrame:
+    """`frame_tp`, `frame_fp`, `frame_fn` (+ `suffix`) per group of `keys`: the frames of each
+    row (`n_frames`, `n_attack_frames`: a window, or one ID's frames in a window) take the row's
+    `flagged` decision."""
+    attack = table["n_attack_frames"].to_numpy(np.int64)
+    benign = table["n_frames"].to_numpy(np.int64) - attack
+    counts = table[list(keys)].assign(
+        **{
+            f"frame_tp{suffix}": np.where(flagged, attack, 0),
+            f"frame_fp{suffix}": np.where(flagged, benign, 0),
+            f"frame_fn{suffix}": np.where(flagged, 0, attack),
+        }
     )
-    return counts.groupby(CAPTURE_KEYS, sort=True, observed=True).sum().reset_index()
+    return counts.groupby(list(keys), sort=True, observed=True).sum().reset_index()
 
 
 def event_detection(events: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFrame:

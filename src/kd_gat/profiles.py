@@ -113,3 +113,11 @@ def match_captures(
             }
         )
     return pd.DataFrame(rows, columns=["capture", "profile", "jaccard", "matched_from"])
+
+
+def budget_threshold(scores: np.ndarray, allowed: int) -> float:
+    """The lowest threshold at which at most `allowed` of `scores` are flagged (`>=`)."""
+    ranked = np.sort(np.asarray(scores, dtype=np.float64))[::-1]
+    if allowed >= len(ranked):
+        return float(ranked[-1]) if len(ranked) else np.inf
+    return float(np.nextafter(ranked[allowed], np.inf))

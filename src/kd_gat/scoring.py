@@ -56,6 +56,42 @@ def detector_outputs(
     return out
 
 
+NODE_COLUMNS = ["window", "node", "node_score"]
+
+
+def node_outputs(
+    model: nn.Module, stores: Mapping[str, Sequence], batch_size: int
+) -> dict[str, pd.DataFrame]:
+    """Per store, one row per node: `window` (row of the store's window table), `node` (its
+    position in the window: nodes are ordered by CAN ID) and the model's `node_score`
+    (`node_scores`: where in the window the detector sees the attack). Eval mode, no gradients;
+    the model's training mode is restored."""
+    was_training = model.training
+    model.eval()
+    out = {}
+    try:
+        with torch.inference_mode():
+            for name, store in stores.items():
+                parts = []
+                for batch in graph_loader(store, batch_size=batch_size):
+                    graph = batch.batch.numpy()
+                    ptr = batch.ptr.numpy()
+                    parts.append(
+                        pd.DataFrame(
+                            {
+                                "window": batch.window.numpy()[graph],
+                                "node": np.arange(len(graph)) - ptr[graph],
+                                "node_score": model.node_scores(batch).float().numpy(),
+                            }
+                        )
+                    )
+                empty = pd.DataFrame({c: np.zeros(0, np.int64) for c in NODE_COLUMNS})
+                out[name] = pd.concat(parts, ignore_index=True) if parts else empty
+    finally:
+        model.train(was_training)
+    return out
+
+
 def checkpoint_bytes(model: nn.Module) -> int:
     """Size of the model's weights-only checkpoint file."""
     buffer = io.BytesIO()

@@ -181,3 +181,31 @@ def test_without_can_ids_the_model_ignores_which_id_a_node_carries(kind, batch):
     if kind == "vgae":
         assert (a["vgae_can_id"] == 0).all()
         assert training_loss(make(kind, can_ids=False).train(), batch).isfinite()
+
+
+def test_gat_node_score_of_a_lone_node_is_its_windows_probability(windows):
+    model = make("gat").eval()
+    batch = Batch.from_data_list(windows)
+    scores = model.node_scores(batch)
+    assert scores.shape == (batch.num_nodes,)
+    assert ((scores >= 0) & (scores <= 1)).all()
+    # a window of one node: mean = max pooling = the node's state
+    single = windows[0].subgraph(torch.tensor([0]))
+    lone = Batch.from_data_list([single])
+    torch.testing.assert_close(
+        model.node_scores(lone), model.attack_probability(model(lone)).reshape(1)
+    )
+
+
+def test_vgae_node_scores_point_at_the_node_that_does_not_fit(windows):
+    model = make("vgae").eval()
+    window = windows[0].clone()
+    baseline = model.node_scores(Batch.from_data_list([window]))
+    assert baseline.shape == (window.num_nodes,)
+    assert torch.isfinite(baseline).all()
+    window.x = window.x.clone()
+    window.x[3] += 50.0  # one node's features far from anything the decoder produces
+    scores = model.node_scores(Batch.from_data_list([window]))
+    assert int(scores.argmax()) == 3
+    # in eval mode the scores are deterministic
+    torch.testing.assert_close(scores, model.node_scores(Batch.from_data_list([window])))

@@ -50,11 +50,24 @@ class GATClassifier(nn.Module):
         self.embedding_dim = 2 * hidden
         self.head = mlp([self.embedding_dim, head_hidden or hidden, num_classes], dropout)
 
+    def node_states(self, data) -> Tensor:
+        """The JK node states (num_nodes, hidden) that the window embedding pools."""
+        g = graph_inputs(data)
+        h = self.encoder(g.x, g.node_id)
+        return self.jk_proj(self.jk(self.gnn(h, g.edge_index, g.edge_attr)))
+
+    def node_scores(self, data) -> Tensor:
+        """Per node (num_nodes,): p(attack) of the node's state pooled alone (mean = max = its
+        state) through the window head, in its window's context (message passing ran over the
+        whole window). An attribution without extra training: which node alone looks like an
+        attack to the classifier."""
+        h = self.node_states(data)
+        return self.attack_probability(self.head(torch.cat([h, h], dim=-1)))
+
     def embed(self, data) -> Tensor:
         """Pooled graph embedding (num_graphs, 2·hidden): mean ‖ max of the JK node states."""
         g = graph_inputs(data)
-        h = self.encoder(g.x, g.node_id)
-        h = self.jk_proj(self.jk(self.gnn(h, g.edge_index, g.edge_attr)))
+        h = self.node_states(data)
         return torch.cat(
             [
                 global_mean_pool(h, g.batch, size=g.num_graphs),

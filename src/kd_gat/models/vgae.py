@@ -171,6 +171,17 @@ class GraphVGAE(nn.Module):
             "edge": scatter(err.edge, edge_graph, dim_size=g.num_graphs, reduce="mean"),
         }
 
+    def node_scores(self, data) -> Tensor:
+        """Per node (num_nodes,): the `score_weights`-weighted feature and CAN-ID errors of the
+        node plus the mean error of its outgoing edges (0 without one), decoded from μ: where in
+        the window the reconstruction fails."""
+        g = graph_inputs(data)
+        mu, logvar = self.encode(data)
+        err = reconstruction_errors(self._decode(data, mu, logvar, mu, None), data)
+        n = g.x.shape[0]
+        edge = scatter(err.edge, g.edge_index[0], dim_size=n, reduce="mean")
+        return torch.stack([err.feature, err.can_id, edge], dim=-1) @ self.score_weights
+
     def combine(self, parts: dict[str, Tensor]) -> Tensor:
         """The anomaly score: `score_weights`-weighted sum of the per-window errors."""
         stacked = torch.stack([parts["feature"], parts["can_id"], parts["edge"]], dim=-1)

@@ -15,6 +15,9 @@ class EvaluationParams(Strict):
     Field metrics (`kd_gat.field_metrics`): attack frames less than `event_gap_s` apart are one
     attack event; flagged benign windows less than `alarm_merge_s` apart are one false alarm;
     `confidence` is the level of the one-sided upper bound on the false-alarm rate.
+    Localisation (`kd_gat.localisation`): a node is implicated when its score reaches the
+    `node_quantile` of the node scores on attack-free traffic (the training car's benign
+    validation windows, or the matched profile's recording).
     """
 
     normal_quantile: float = Field(0.99, gt=0, lt=1)
@@ -23,3 +26,4 @@ class EvaluationParams(Strict):
     event_gap_s: float = Field(1.0, gt=0)
     alarm_merge_s: float = Field(1.0, ge=0)
     confidence: float = Field(0.95, gt=0, lt=1)
+    node_quantile: float = Field(0.999, gt=0, lt=1)

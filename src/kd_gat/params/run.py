@@ -12,13 +12,15 @@ NAME = r"^[A-Za-z0-9_.-]+$"
 
 class RunParams(Strict):
     """`raw_root`/`dataset`: the data (`<raw_root>/<dataset>/<split folder>/<capture>`); every
-    artifact of a run lives under a folder named after `dataset`. `input_root`: new captures to
-    score; `inference_*`: the roster names of the models that score them."""
+    artifact of a run lives under a folder named after `dataset`. `calibration_root`: the
+    attack-free recordings, one folder per car, that make the vehicle profiles. `input_root`: new
+    captures to score; `inference_*`: the roster names of the models that score them."""
 
     # no default in practice (conf/base/globals.yml gives both); a given value must be valid,
     # so `--params dataset=` (None) or `dataset=../x` fails before any node runs
     raw_root: str = Field(None, min_length=1, validate_default=False)
     dataset: str = Field(None, pattern=NAME, description="a folder name: letters, digits, _ . -")
+    calibration_root: str | None = Field(None, min_length=1)
     input_root: str | None = None
     inference_vgae: str | None = None
     inference_gat: str | None = None

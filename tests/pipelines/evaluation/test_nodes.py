@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from kd_gat.field_metrics import METRIC_COLUMNS
+from kd_gat.localisation import LOCALISED_COLUMNS
 from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
 from kd_gat.pipelines.evaluation.nodes import (
@@ -18,6 +19,7 @@ from kd_gat.pipelines.evaluation.nodes import (
     derive_attack_events,
     evaluate,
     evaluate_field_metrics,
+    localise_frames,
     model_sizes,
 )
 from tests.pipelines.factory import (
@@ -206,10 +208,26 @@ def test_field_metrics_node_reads_the_store_windows(small_graphs) -> None:
     thresholds = pd.DataFrame({"model": ["all"], "vehicle": ["X"], "threshold": [2.0]})
     scores = apply_operating_points(scores, stores, matches, thresholds)
     events = derive_attack_events(small_frames(), {**PARAMS, "event_gap_s": 0.02})
-    by_scenario, by_capture = evaluate_field_metrics(scores, stores, events, PARAMS)
+    # node scores: "all" implicates every node (1 ≥ the validation node threshold 0.5), "none"
+    # never flags a window
+    val = small_graphs["graphs_val"]
+    node_outputs = {
+        model: pd.concat(
+            [node_table(val, "val", "val", 0.5)]
+            + [node_table(store, "test", s, 1.0) for s, store in stores.items()],
+            ignore_index=True,
+        )
+        for model in ("all", "none")
+    }
+    no_profile = pd.DataFrame({"model": [], "vehicle": [], "node_threshold": []})
+    counts = localise_frames(
+        scores, small_frames(), val, stores, no_profile, PARAMS, **node_outputs
+    )
+    by_scenario, by_capture = evaluate_field_metrics(scores, stores, events, counts, PARAMS)
     keys = ["model", "operating_point", "scenario"]
-    assert list(by_scenario.columns) == [*keys, *METRIC_COLUMNS, "calibrated_share"]
-    assert list(by_capture.columns) == [*keys, "capture", *METRIC_COLUMNS, "calibrated_share"]
+    extra = ["calibrated_share", *LOCALISED_COLUMNS]
+    assert list(by_scenario.columns) == [*keys, *METRIC_COLUMNS, *extra]
+    assert list(by_capture.columns) == [*keys, "capture", *METRIC_COLUMNS, *extra]
     table = by_scenario.set_index(keys)
     for scenario, store in stores.items():
         n_events = (events["scenario"] == scenario).sum()
@@ -224,6 +242,12 @@ def test_field_metrics_node_reads_the_store_windows(small_graphs) -> None:
         assert nothing["false_alarms"] == 0
         assert everything["false_alarms"] >= 1
         assert everything["calibrated_share"] == nothing["calibrated_share"] == 0
+        # every node implicated: the localised rule is the window rule
+        for rule in ("precision", "recall", "f1"):
+            assert everything[f"frame_{rule}_localised"] == pytest.approx(
+                everything[f"frame_{rule}"], nan_ok=True
+            )
+        assert nothing["frame_recall_localised"] in (0, pytest.approx(np.nan, nan_ok=True))
         # the profile's threshold silences "all"; "none" has no profile threshold: unchanged
         calibrated = table.loc[("all", "profile", scenario)]
         assert calibrated["calibrated_share"] == 1
@@ -237,4 +261,19 @@ def test_field_metrics_node_reads_the_store_windows(small_graphs) -> None:
         == by_capture["model"].eq("all") * by_capture["operating_point"].eq("profile")
     ).all()
     with pytest.raises(ValueError, match="merge"):
-        evaluate_field_metrics(scores, stores, events, {**PARAMS, "alarm_merge_s": -1})
+        evaluate_field_metrics(scores, stores, events, counts, {**PARAMS, "alarm_merge_s": -1})
+
+
+def node_table(store, split: str, scenario: str, score: float) -> pd.DataFrame:
+    """One node-score row per node of `store`, every score `score`."""
+    counts = np.diff(store.node_ptr)
+    window = np.repeat(np.arange(len(store)), counts)
+    return pd.DataFrame(
+        {
+            "split": split,
+            "scenario": scenario,
+            "window": window,
+            "node": np.arange(len(window)) - store.node_ptr[window],
+            "node_score": score,
+        }
+    )

@@ -9,6 +9,7 @@ import pytest
 
 from kd_gat import roster
 from kd_gat.field_metrics import EVENT_COLUMNS, METRIC_COLUMNS, attack_events
+from kd_gat.localisation import LOCALISED_COLUMNS
 from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
 from kd_gat.pipelines.evaluation import create_pipeline
@@ -31,7 +32,9 @@ def test_the_stage_reads_every_detector_and_fusion_pair_of_the_roster() -> None:
         "frames",
         "capture_matches",
         "profile_thresholds",
+        "profile_node_thresholds",
         *(f"{d}.window_outputs" for d in roster.detector_names()),
+        *(f"{d}.node_outputs" for d in roster.detector_names()),
         *(f"{d}.model" for d in roster.detector_names()),
         *(f"{f}.window_scores" for f in roster.fusion_names()),
     }
@@ -125,8 +128,22 @@ def test_field_metrics_of_every_model_scenario_and_capture(evaluation_run, graph
     metrics = evaluation_run["metrics"]
     stores = graphs_run["graphs_test"]
     keys = ["model", "operating_point", "scenario"]
-    assert list(by_scenario.columns) == [*keys, *METRIC_COLUMNS, "calibrated_share"]
-    assert list(by_capture.columns) == [*keys, "capture", *METRIC_COLUMNS, "calibrated_share"]
+    extra = ["calibrated_share", *LOCALISED_COLUMNS]
+    assert list(by_scenario.columns) == [*keys, *METRIC_COLUMNS, *extra]
+    assert list(by_capture.columns) == [*keys, "capture", *METRIC_COLUMNS, *extra]
+    # the localised rule exists for every detector (node scores), not for fusion methods
+    detectors = by_scenario["model"].isin(roster.detector_names())
+    assert by_scenario.loc[detectors, "frame_fn_localised"].notna().all()
+    assert by_scenario.loc[~detectors, "frame_fn_localised"].isna().all()
+    # both rules see every attack frame of the windows once
+    both = by_scenario[detectors]
+    assert (
+        both["frame_tp_localised"] + both["frame_fn_localised"]
+        == both["frame_tp"] + both["frame_fn"]
+    ).all()
+    # the localised rule flags a subset of the window rule's frames
+    assert (both["frame_tp_localised"] <= both["frame_tp"]).all()
+    assert (both["frame_fp_localised"] <= both["frame_fp"]).all()
     assert len(by_scenario) == len(all_models()) * len(stores) * 2
     assert not by_capture.duplicated([*keys, "capture"]).any()
     for point in ("validation", "profile"):

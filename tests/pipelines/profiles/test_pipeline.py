@@ -12,11 +12,11 @@ from kd_gat import roster
 from kd_gat.datasets.captures import CaptureFolderDataset
 from kd_gat.pipelines.profiles import create_pipeline
 from kd_gat.pipelines.profiles.nodes import (
-    budget_threshold,
     build_vehicle_profiles,
     held_out_recordings,
     ingest_calibration,
 )
+from kd_gat.profiles import budget_threshold
 from tests.pipelines.conftest import PROFILES
 
 
@@ -119,3 +119,14 @@ def test_the_training_car_profile_comes_from_held_out_clean_captures(ingestion_r
     # nothing held out by default: no training car recording
     params["graphs"]["val_captures"] = []
     assert held_out_recordings(frames, params["graphs"]).empty
+
+
+def test_node_thresholds_are_the_node_quantile_of_each_profile(profiles_run, params) -> None:
+    thresholds = profiles_run["profile_node_thresholds"].set_index(["model", "vehicle"])
+    store = profiles_run["calibration_graphs"]["B"]
+    q = params["evaluation"]["node_quantile"]
+    for name in roster.detector_names():
+        nodes = profiles_run[f"{name}.profile_node_outputs"]
+        assert len(nodes) == store.node_ptr[-1]  # every node of every profile window
+        expected = np.quantile(nodes["node_score"], q)
+        assert thresholds.loc[(name, "B"), "node_threshold"] == pytest.approx(expected)

@@ -16,10 +16,15 @@ def test_one_namespace_per_detector_reading_its_model() -> None:
     pipe = create_pipeline()
     assert {n.namespace for n in pipe.nodes} == set(roster.detector_names())
     for detector in roster.DETECTORS:
-        (node,) = [n for n in pipe.nodes if n.namespace == detector.name]
-        assert node.inputs == [f"{detector.name}.model", *STORES, "params:scoring"]
-        assert node.outputs == [f"{detector.name}.window_outputs"]
-        assert node.func.keywords == {"detector": detector}
+        nodes = {n.name.rsplit(".", 1)[-1]: n for n in pipe.nodes if n.namespace == detector.name}
+        assert set(nodes) == {"score_windows", "score_nodes"}
+        windows, node_scores = nodes["score_windows"], nodes["score_nodes"]
+        assert windows.inputs == [f"{detector.name}.model", *STORES, "params:scoring"]
+        assert windows.outputs == [f"{detector.name}.window_outputs"]
+        assert node_scores.inputs == [f"{detector.name}.model", *STORES[1:], "params:scoring"]
+        assert node_scores.outputs == [f"{detector.name}.node_outputs"]
+        for node in nodes.values():
+            assert node.func.keywords == {"detector": detector}
     assert pipe.inputs() == {
         *(f"{d}.model" for d in roster.detector_names()),
         *STORES,
@@ -56,3 +61,21 @@ def test_trained_detectors_score_attacks_higher(scoring_run) -> None:
         attack, normal = val.loc[val["label"] == 1, "score"], val.loc[val["label"] == 0, "score"]
         pairs = (attack.to_numpy()[:, None] > normal.to_numpy()[None, :]).mean()
         assert pairs > 0.5, (name, pairs)
+
+
+def test_every_node_of_val_and_test_is_scored(scoring_run, graphs_run) -> None:
+    stores = {("val", "val"): graphs_run["graphs_val"]}
+    stores |= {("test", s): store for s, store in graphs_run["graphs_test"].items()}
+    for detector in roster.DETECTORS:
+        table = scoring_run[f"{detector.name}.node_outputs"]
+        assert set(table["model"]) == {detector.name}
+        for (split, scenario), store in stores.items():
+            part = table[(table["split"] == split) & (table["scenario"] == scenario)]
+            counts = np.diff(store.node_ptr)
+            assert part["window"].tolist() == np.repeat(np.arange(len(store)), counts).tolist()
+            # nodes numbered 0.. within each window
+            assert (
+                part["node"].tolist()
+                == (np.arange(counts.sum()) - np.repeat(store.node_ptr[:-1], counts)).tolist()
+            )
+        assert np.isfinite(table["node_score"]).all()

@@ -6,12 +6,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from torch import nn
 
 from kd_gat.field_metrics import attack_events, field_metrics
 from kd_gat.fingerprint import check_same
 from kd_gat.graphs.store import GraphStore
+from kd_gat.localisation import (
+    check_nodes,
+    implicated_nodes,
+    localised_frame_counts,
+    localised_metrics,
+    node_threshold_per_window,
+    window_nodes,
+)
 from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
 from kd_gat.operating_points import with_operating_points
@@ -90,15 +99,63 @@ def derive_attack_events(frames: pd.DataFrame, params: dict[str, Any]) -> pd.Dat
     return events
 
 
+def localise_frames(
+    window_scores: pd.DataFrame,
+    frames: pd.DataFrame,
+    graphs_val: GraphStore,
+    graphs_test: dict[str, GraphStore],
+    profile_node_thresholds: pd.DataFrame,
+    params: dict[str, Any],
+    **node_outputs: pd.DataFrame,
+) -> pd.DataFrame:
+    """`localised_frame_counts`: frame TP/FP/FN per (model, operating point, scenario, capture)
+    when a frame is flagged only if its window is flagged and its ID's node score reaches the
+    node threshold (`kd_gat.localisation`). Validation node thresholds: the `node_quantile` of
+    each detector's node scores on benign validation windows."""
+    p = EvaluationParams.model_validate(params)
+    benign_val = np.flatnonzero(graphs_val.windows["label"].to_numpy() == 0)
+    validation = {}
+    for name, table in node_outputs.items():
+        val = table[(table["split"] == "val") & table["window"].isin(benign_val)]
+        validation[name] = (
+            float(np.quantile(val["node_score"], p.node_quantile)) if len(val) else np.inf
+        )
+    test_frames = frames[frames["split"].astype(str) == "test"]
+    nodes = window_nodes(test_frames, {s: store.windows for s, store in graphs_test.items()})
+    check_nodes(nodes, {s: np.diff(store.node_ptr) for s, store in graphs_test.items()})
+    decisions = window_scores[window_scores["model"].isin(list(node_outputs))]
+    decisions = decisions.assign(
+        flagged=decisions["score"].to_numpy(np.float64)
+        >= decisions["threshold"].to_numpy(np.float64),
+        node_threshold=node_threshold_per_window(
+            decisions, pd.Series(validation, dtype=np.float64), profile_node_thresholds
+        ),
+    )
+    scores = pd.concat(
+        [t[t["split"] == "test"].assign(model=name) for name, t in node_outputs.items()],
+        ignore_index=True,
+    )
+    implicated = implicated_nodes(decisions, nodes, scores)
+    log.info(
+        "localisation: %d of %d nodes of flagged test windows implicated",
+        int(implicated["implicated"].sum()),
+        int(implicated["flagged"].sum()),
+    )
+    return localised_frame_counts(implicated)
+
+
 def evaluate_field_metrics(
     window_scores: pd.DataFrame,
     graphs_test: dict[str, GraphStore],
     attack_events: pd.DataFrame,
+    localised_frame_counts: pd.DataFrame,
     params: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`field_metrics` (per model, operating point and scenario) and `field_metrics_by_capture`:
     frames, events, latency, false alarms per hour and time in alarm (`kd_gat.field_metrics`),
-    with the share of windows judged at a profile threshold (`calibrated_share`)."""
+    with the share of windows judged at a profile threshold (`calibrated_share`) and frame
+    precision, recall and F1 under the localised rule (`*_localised`; NaN for models without
+    node scores: the fusion methods)."""
     p = EvaluationParams.model_validate(params)
     windows = {scenario: store.windows for scenario, store in graphs_test.items()}
     tables: tuple[list[pd.DataFrame], list[pd.DataFrame]] = ([], [])
@@ -106,7 +163,17 @@ def evaluate_field_metrics(
         per_level = field_metrics(scores, windows, attack_events, p.alarm_merge_s, p.confidence)
         for table, out in zip(per_level, tables, strict=True):
             out.append(_with_calibration(table, scores, point))
-    return pd.concat(tables[0], ignore_index=True), pd.concat(tables[1], ignore_index=True)
+    by_scenario, by_capture = (pd.concat(t, ignore_index=True) for t in tables)
+    return (
+        _with_localised(by_scenario, localised_frame_counts),
+        _with_localised(by_capture, localised_frame_counts),
+    )
+
+
+def _with_localised(table: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+    keys = [k for k in ("model", "operating_point", "scenario", "capture") if k in table.columns]
+    localised = localised_metrics(counts, keys)
+    return table.merge(localised, on=keys, how="left")
 
 
 def _with_calibration(table: pd.DataFrame, scores: pd.DataFrame, point: str) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from .nodes import (
     derive_attack_events,
     evaluate,
     evaluate_field_metrics,
+    localise_frames,
     model_sizes,
 )
 
@@ -48,11 +49,26 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="derive_attack_events",
             ),
             Node(
+                localise_frames,
+                inputs={
+                    "window_scores": "window_scores",
+                    "frames": "frames",
+                    "graphs_val": "graphs_val",
+                    "graphs_test": "graphs_test",
+                    "profile_node_thresholds": "profile_node_thresholds",
+                    "params": "params:evaluation",
+                    **{d: f"{d}.node_outputs" for d in detectors},
+                },
+                outputs="localised_frame_counts",
+                name="localise_frames",
+            ),
+            Node(
                 evaluate_field_metrics,
                 inputs={
                     "window_scores": "window_scores",
                     "graphs_test": "graphs_test",
                     "attack_events": "attack_events",
+                    "localised_frame_counts": "localised_frame_counts",
                     "params": "params:evaluation",
                 },
                 outputs=["field_metrics", "field_metrics_by_capture"],

@@ -23,13 +23,15 @@ from kd_gat.graphs.store import GraphStore
 from kd_gat.ingestion.captures import RawCapture, describe_unlabelled
 from kd_gat.ingestion.frames import FRAME_COLUMNS
 from kd_gat.ingestion.validate import deduplicate, validate_captures
+from kd_gat.localisation import node_threshold
+from kd_gat.params.evaluation import EvaluationParams
 from kd_gat.params.graphs import GraphsParams
 from kd_gat.params.ingestion import IngestionParams
 from kd_gat.params.profiles import ProfilesParams
 from kd_gat.params.scoring import ScoringParams
-from kd_gat.profiles import ProfileError, build_profile, match_captures
+from kd_gat.profiles import ProfileError, budget_threshold, build_profile, match_captures
 from kd_gat.roster import Detector
-from kd_gat.scoring import detector_outputs
+from kd_gat.scoring import detector_outputs, node_outputs
 
 log = logging.getLogger(__name__)
 
@@ -158,9 +160,7 @@ def score_profiles(
     detector: Detector,
 ) -> pd.DataFrame:
     """The detector's score on every window of every profile recording."""
-    for vehicle, store in calibration_graphs.items():
-        name = f"calibration_graphs[{vehicle}]"
-        check_same(f"{detector.name}.model", model.fingerprint, name, store.fingerprint)
+    _check(model, calibration_graphs, detector)
     batch_size = ScoringParams.model_validate(params).batch_size
     outputs = detector_outputs(model, calibration_graphs, batch_size)
     parts = [
@@ -178,12 +178,45 @@ def score_profiles(
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
-def budget_threshold(scores: np.ndarray, allowed: int) -> float:
-    """The lowest threshold at which at most `allowed` of `scores` are flagged (`>=`)."""
-    ranked = np.sort(np.asarray(scores, dtype=np.float64))[::-1]
-    if allowed >= len(ranked):
-        return float(ranked[-1]) if len(ranked) else np.inf
-    return float(np.nextafter(ranked[allowed], np.inf))
+def _check(model: nn.Module, stores: dict[str, GraphStore], detector: Detector) -> None:
+    for vehicle, store in stores.items():
+        name = f"calibration_graphs[{vehicle}]"
+        check_same(f"{detector.name}.model", model.fingerprint, name, store.fingerprint)
+
+
+def score_profile_nodes(
+    model: nn.Module,
+    calibration_graphs: dict[str, GraphStore],
+    params: dict[str, Any],
+    *,
+    detector: Detector,
+) -> pd.DataFrame:
+    """The detector's node scores on every profile recording (`model`, `vehicle`, `window`,
+    `node`, `node_score`): what an implicated node scores above on the car's clean traffic."""
+    _check(model, calibration_graphs, detector)
+    outputs = node_outputs(
+        model, calibration_graphs, ScoringParams.model_validate(params).batch_size
+    )
+    parts = [out.assign(model=detector.name, vehicle=v) for v, out in outputs.items()]
+    columns = ["model", "vehicle", "window", "node", "node_score"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
+def calibrate_nodes(params: dict[str, Any], **node_outputs: pd.DataFrame) -> pd.DataFrame:
+    """`profile_node_thresholds`: per detector and profile, the `node_quantile` of its node
+    scores on the profile's recording (columns model, vehicle, node_threshold, nodes)."""
+    q = EvaluationParams.model_validate(params).node_quantile
+    rows = [
+        {
+            "model": name,
+            "vehicle": vehicle,
+            "node_threshold": node_threshold(group["node_score"].to_numpy(), q),
+            "nodes": len(group),
+        }
+        for name, outputs in sorted(node_outputs.items())
+        for vehicle, group in outputs.groupby("vehicle", sort=True)
+    ]
+    return pd.DataFrame(rows, columns=["model", "vehicle", "node_threshold", "nodes"])
 
 
 def calibrate_detectors(

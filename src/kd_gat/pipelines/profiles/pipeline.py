@@ -1,7 +1,9 @@
 """Profiles pipeline: `calibration_captures` (attack-free recordings, one folder per car) →
 `vehicle_profiles` (with the training car's, from its attack-free captures held out from
 training), `calibration_graphs`, per detector `<name>.profile_outputs`, the thresholds
-(`profile_thresholds`, `calibrated_profiles`) and `capture_matches` for the run's captures."""
+(`profile_thresholds`, `calibrated_profiles`), node thresholds for localisation
+(`profile_node_thresholds`, from `<name>.profile_node_outputs`) and `capture_matches` for the
+run's captures."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -12,9 +14,11 @@ from .nodes import (
     build_calibration_graphs,
     build_vehicle_profiles,
     calibrate_detectors,
+    calibrate_nodes,
     held_out_recordings,
     ingest_calibration,
     match_run_captures,
+    score_profile_nodes,
     score_profiles,
 )
 
@@ -27,7 +31,13 @@ def _scoring(detector: roster.Detector) -> Pipeline:
                 inputs=["model", "calibration_graphs", "params:scoring"],
                 outputs="profile_outputs",
                 name="score_profiles",
-            )
+            ),
+            Node(
+                bind(score_profile_nodes, detector=detector),
+                inputs=["model", "calibration_graphs", "params:scoring"],
+                outputs="profile_node_outputs",
+                name="score_profile_nodes",
+            ),
         ],
         namespace=detector.name,
         inputs={"calibration_graphs"},
@@ -84,6 +94,15 @@ def create_pipeline(**kwargs) -> Pipeline:
                 },
                 outputs=["profile_thresholds", "calibrated_profiles"],
                 name="calibrate_detectors",
+            ),
+            Node(
+                calibrate_nodes,
+                inputs={
+                    "params": "params:evaluation",
+                    **{d: f"{d}.profile_node_outputs" for d in detectors},
+                },
+                outputs="profile_node_thresholds",
+                name="calibrate_nodes",
             ),
             Node(
                 match_run_captures,

@@ -1,12 +1,13 @@
 """Scoring pipeline: per detector of the roster, a namespace `<name>` that scores every window of
-train, val and each test scenario with `<name>.model` into `<name>.window_outputs`."""
+train, val and each test scenario with `<name>.model` into `<name>.window_outputs`, and every
+node of val and test into `<name>.node_outputs`."""
 
 from kedro.pipeline import Node, Pipeline
 
 from kd_gat import roster
 from kd_gat.pipelines.templates import bind
 
-from .nodes import score_windows
+from .nodes import score_nodes, score_windows
 
 STORES = ["graphs_train", "graphs_val", "graphs_test"]
 
@@ -21,7 +22,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                         inputs=["model", *STORES, "params:scoring"],
                         outputs="window_outputs",
                         name="score_windows",
-                    )
+                    ),
+                    Node(
+                        bind(score_nodes, detector=d),
+                        inputs=["model", "graphs_val", "graphs_test", "params:scoring"],
+                        outputs="node_outputs",
+                        name="score_nodes",
+                    ),
                 ],
                 namespace=d.name,
                 inputs=set(STORES),
