@@ -44,7 +44,7 @@ from kd_gat.graphs.store import ranges
 from kd_gat.metrics import choose_threshold
 from kd_gat.operating_points import PROFILE, VALIDATION, with_operating_points
 from kd_gat.pipelines.profiles.nodes import THRESHOLD_COLUMNS
-from kd_gat.profiles import budget_threshold
+from kd_gat.profiles import budget_threshold, warmup_windows
 from kd_gat.reporting import metrics_table
 
 FEATURES = (
@@ -263,7 +263,7 @@ def evaluate_baseline(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """`metrics`, `field_metrics` and the thresholds of each model, as the evaluation computes
     them: validation threshold (`choose_threshold` on the val windows), profile thresholds
-    (`budget_threshold` for the false-alarm budget on each profiled car's windows,
+    (`budget_threshold` for the false-alarm budget on each profiled car's windows after warm-up,
     `profile_scores[model][vehicle]`), both operating points (`with_operating_points`), then
     `metrics_table` and `field_metrics` per operating point with `calibrated_share`."""
     budget, points, parts = [], [], []
@@ -405,10 +405,12 @@ def main() -> None:
     profile_scores: dict[str, dict[str, np.ndarray]] = {name: {} for name in MODELS}
     if calibration_windows:
         cal_scores = attack_probability(forest, frame_features(calibration, max_ids))
+        warmup_s = params["profiles"]["warmup_s"]
         for vehicle, windows in calibration_windows.items():
             per_model = score_store_windows(calibration, cal_scores, windows)
+            settled = ~warmup_windows(windows, warmup_s)  # as the profiles stage calibrates
             for name, values in per_model.items():
-                profile_scores[name][vehicle] = values
+                profile_scores[name][vehicle] = values[settled]
     metrics, field, thresholds = evaluate_baseline(
         outputs,
         profile_scores,

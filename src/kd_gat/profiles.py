@@ -75,6 +75,13 @@ def build_profile(
     }
 
 
+def warmup_windows(windows: pd.DataFrame, seconds: float) -> np.ndarray:
+    """True for the windows (a store's window table) that end within their capture's first
+    `seconds`, counted from the capture's first window."""
+    start = windows.groupby("capture", observed=True)["start_time"].transform("min")
+    return (windows["end_time"] < start + seconds).to_numpy(bool)
+
+
 def capture_starts(frames: pd.DataFrame, seconds: float, min_count: int) -> dict[str, np.ndarray]:
     """Per capture: the IDs seen at least `min_count` times in its first `seconds`."""
     t0 = frames.groupby("capture", observed=True)["timestamp"].transform("min")

@@ -17,6 +17,9 @@ class ProfilesParams(Strict):
     sibling cars A and B: 0.76–0.79 across, 0.96–1.0 within).
     `false_alarms_per_hour`: each detector's threshold on a profile flags at most this many of
     the recording's windows per hour of it (fewer than one in the recording: above its maximum).
+    `warmup_s`: windows ending within a recording's first `warmup_s` seconds set no threshold:
+    the history features (each ID against its own past) have no past yet, and one such window
+    would otherwise set the threshold (measured: the VGAEs' highest profile scores are all there).
     """
 
     min_minutes: float = Field(1.0, ge=0)
@@ -24,3 +27,4 @@ class ProfilesParams(Strict):
     match_seconds: float = Field(3.0, gt=0)
     min_jaccard: float = Field(0.9, gt=0, le=1)
     false_alarms_per_hour: float = Field(5.0, ge=0)
+    warmup_s: float = Field(3.0, ge=0)

@@ -51,9 +51,17 @@ def test_thresholds_keep_the_budget_on_the_recording(profiles_run, stage_params)
     table = profiles_run["profile_thresholds"]
     assert set(table["model"]) == set(roster.detector_names())
     budget = stage_params["profiles"]["false_alarms_per_hour"]
+    warmup_s = stage_params["profiles"]["warmup_s"]
+    windows = profiles_run["calibration_graphs"]["B"].windows
     for row in table.itertuples():
         outputs = profiles_run[f"{row.model}.profile_outputs"]
-        scores = outputs[outputs["vehicle"] == row.vehicle]["score"].to_numpy()
+        mine = outputs[outputs["vehicle"] == row.vehicle]
+        # the windows of the recording's first seconds are marked and set no threshold
+        ends = windows["end_time"].to_numpy()[mine["window"]]
+        first = windows["start_time"].min()
+        assert (mine["warmup"].to_numpy() == (ends < first + warmup_s)).all()
+        assert mine["warmup"].any()
+        scores = mine.loc[~mine["warmup"], "score"].to_numpy()
         assert len(scores) == row.windows
         flagged = int((scores >= row.threshold).sum())
         assert flagged <= np.floor(budget * row.minutes / 60)
@@ -128,5 +136,5 @@ def test_node_thresholds_are_the_node_quantile_of_each_profile(profiles_run, par
     for name in roster.detector_names():
         nodes = profiles_run[f"{name}.profile_node_outputs"]
         assert len(nodes) == store.node_ptr[-1]  # every node of every profile window
-        expected = np.quantile(nodes["node_score"], q)
+        expected = np.quantile(nodes.loc[~nodes["warmup"], "node_score"], q)
         assert thresholds.loc[(name, "B"), "node_threshold"] == pytest.approx(expected)

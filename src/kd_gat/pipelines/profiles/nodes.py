@@ -29,7 +29,13 @@ from kd_gat.params.graphs import GraphsParams
 from kd_gat.params.ingestion import IngestionParams
 from kd_gat.params.profiles import ProfilesParams
 from kd_gat.params.scoring import ScoringParams
-from kd_gat.profiles import ProfileError, budget_threshold, build_profile, match_captures
+from kd_gat.profiles import (
+    ProfileError,
+    budget_threshold,
+    build_profile,
+    match_captures,
+    warmup_windows,
+)
 from kd_gat.roster import Detector
 from kd_gat.scoring import detector_outputs, node_outputs
 
@@ -156,13 +162,16 @@ def score_profiles(
     model: nn.Module,
     calibration_graphs: dict[str, GraphStore],
     params: dict[str, Any],
+    profiles_params: dict[str, Any],
     *,
     detector: Detector,
 ) -> pd.DataFrame:
-    """The detector's score on every window of every profile recording."""
+    """The detector's score on every window of every profile recording, with `warmup` marking
+    the windows of a recording's first `warmup_s` (they set no threshold)."""
     _check(model, calibration_graphs, detector)
     batch_size = ScoringParams.model_validate(params).batch_size
     outputs = detector_outputs(model, calibration_graphs, batch_size)
+    warmup_s = ProfilesParams.model_validate(profiles_params).warmup_s
     parts = [
         pd.DataFrame(
             {
@@ -170,12 +179,19 @@ def score_profiles(
                 "vehicle": vehicle,
                 "window": out["window"].to_numpy(dtype=np.int64),
                 "score": out["score"].to_numpy(dtype=np.float64),
+                "warmup": _warmup(calibration_graphs[vehicle], warmup_s)[
+                    out["window"].to_numpy(dtype=np.int64)
+                ],
             }
         )
         for vehicle, out in outputs.items()
     ]
-    columns = ["model", "vehicle", "window", "score"]
+    columns = ["model", "vehicle", "window", "score", "warmup"]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def _warmup(store: GraphStore, seconds: float) -> np.ndarray:
+    return warmup_windows(store.windows, seconds)
 
 
 def _check(model: nn.Module, stores: dict[str, GraphStore], detector: Detector) -> None:
@@ -188,23 +204,33 @@ def score_profile_nodes(
     model: nn.Module,
     calibration_graphs: dict[str, GraphStore],
     params: dict[str, Any],
+    profiles_params: dict[str, Any],
     *,
     detector: Detector,
 ) -> pd.DataFrame:
     """The detector's node scores on every profile recording (`model`, `vehicle`, `window`,
-    `node`, `node_score`): what an implicated node scores above on the car's clean traffic."""
+    `node`, `node_score`, `warmup`): what an implicated node scores above on the car's clean
+    traffic."""
     _check(model, calibration_graphs, detector)
-    outputs = node_outputs(
-        model, calibration_graphs, ScoringParams.model_validate(params).batch_size
-    )
-    parts = [out.assign(model=detector.name, vehicle=v) for v, out in outputs.items()]
-    columns = ["model", "vehicle", "window", "node", "node_score"]
+    batch_size = ScoringParams.model_validate(params).batch_size
+    outputs = node_outputs(model, calibration_graphs, batch_size)
+    warmup_s = ProfilesParams.model_validate(profiles_params).warmup_s
+    parts = [
+        out.assign(
+            model=detector.name,
+            vehicle=v,
+            warmup=_warmup(calibration_graphs[v], warmup_s)[out["window"].to_numpy(np.int64)],
+        )
+        for v, out in outputs.items()
+    ]
+    columns = ["model", "vehicle", "window", "node", "node_score", "warmup"]
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
 def calibrate_nodes(params: dict[str, Any], **node_outputs: pd.DataFrame) -> pd.DataFrame:
     """`profile_node_thresholds`: per detector and profile, the `node_quantile` of its node
-    scores on the profile's recording (columns model, vehicle, node_threshold, nodes)."""
+    scores on the profile's recording after warm-up (columns model, vehicle, node_threshold,
+    nodes)."""
     q = EvaluationParams.model_validate(params).node_quantile
     rows = [
         {
@@ -214,7 +240,7 @@ def calibrate_nodes(params: dict[str, Any], **node_outputs: pd.DataFrame) -> pd.
             "nodes": len(group),
         }
         for name, outputs in sorted(node_outputs.items())
-        for vehicle, group in outputs.groupby("vehicle", sort=True)
+        for vehicle, group in outputs[~outputs["warmup"].astype(bool)].groupby("vehicle")
     ]
     return pd.DataFrame(rows, columns=["model", "vehicle", "node_threshold", "nodes"])
 
@@ -222,13 +248,15 @@ def calibrate_nodes(params: dict[str, Any], **node_outputs: pd.DataFrame) -> pd.
 def calibrate_detectors(
     profiles: dict[str, Any], params: dict[str, Any], **profile_outputs: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Each detector's threshold per profile for the false-alarm budget, as a table and inside
-    the profiles (with the detector's score quantiles on the recording)."""
+    """Each detector's threshold per profile for the false-alarm budget over the recording's
+    windows after warm-up, as a table and inside the profiles (with the detector's score
+    quantiles on those windows)."""
     p = ProfilesParams.model_validate(params)
     rows = []
     calibrated = {v: dict(profile, detectors={}) for v, profile in profiles["profiles"].items()}
     for name, outputs in sorted(profile_outputs.items()):
-        for vehicle, group in outputs.groupby("vehicle", sort=True):
+        settled = outputs[~outputs["warmup"].astype(bool)]
+        for vehicle, group in settled.groupby("vehicle", sort=True):
             scores = group["score"].to_numpy()
             minutes = profiles["profiles"][vehicle]["minutes"]
             allowed = int(np.floor(p.false_alarms_per_hour * minutes / 60.0))

@@ -28,20 +28,20 @@ def _scoring(detector: roster.Detector) -> Pipeline:
         [
             Node(
                 bind(score_profiles, detector=detector),
-                inputs=["model", "calibration_graphs", "params:scoring"],
+                inputs=["model", "calibration_graphs", "params:scoring", "params:profiles"],
                 outputs="profile_outputs",
                 name="score_profiles",
             ),
             Node(
                 bind(score_profile_nodes, detector=detector),
-                inputs=["model", "calibration_graphs", "params:scoring"],
+                inputs=["model", "calibration_graphs", "params:scoring", "params:profiles"],
                 outputs="profile_node_outputs",
                 name="score_profile_nodes",
             ),
         ],
         namespace=detector.name,
         inputs={"calibration_graphs"},
-        parameters={"params:scoring"},
+        parameters={"params:scoring", "params:profiles"},
         tags=[detector.name],
     )
 
