@@ -139,3 +139,9 @@ def test_bad_fusion_parameters_are_refused(tables) -> None:
         fit(*tables, fusion={**FUSION, "arms": 1})
     with pytest.raises(ValidationError, match="normal_quantile"):
         fit(*tables, evaluation={"normal_quantile": 1.5})
+
+
+def test_validation_without_attacks_is_refused_with_the_remedy(tables) -> None:
+    vgae, gat = (t.assign(label=t["label"].where(t["split"] != "val", 0)) for t in tables)
+    with pytest.raises(ValueError, match=r"my_pair: the validation windows hold only label \[0\]"):
+        fit(vgae, gat)

@@ -34,6 +34,14 @@ def fit_fusion(
     joined = join_outputs(vgae_outputs, gat_outputs)
     reference = joined.loc[(joined["split"] == "train") & (joined["label"] == 0), "vgae_score"]
     val = joined[joined["split"] == "val"]
+    classes = sorted(val["label"].unique().tolist())
+    if classes != [0, 1]:
+        raise ValueError(
+            f"fusion {pair.name}: the validation windows hold only label {classes} "
+            f"({len(val)} windows); fusion learns when to trust each detector from attack and "
+            "normal windows: hold out a training capture with attacks (graphs.val_captures) or "
+            "spread validation over the attack periods (graphs.val_blocks)"
+        )
     p = FusionParams.model_validate(params)
     quantile = EvaluationParams.model_validate(evaluation).normal_quantile
     methods = fit_fusion_methods(
