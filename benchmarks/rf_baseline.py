@@ -41,6 +41,7 @@ from kd_gat.field_metrics import field_metrics
 from kd_gat.graphs.builder import FrameArrays
 from kd_gat.graphs.history import RATIO_CLIP
 from kd_gat.graphs.store import ranges
+from kd_gat.localisation import window_starts
 from kd_gat.metrics import choose_threshold
 from kd_gat.operating_points import PROFILE, VALIDATION, with_operating_points
 from kd_gat.pipelines.profiles.nodes import THRESHOLD_COLUMNS
@@ -117,42 +118,6 @@ def frame_features(frames: pd.DataFrame, max_tracked_ids: int | None = None) -> 
         "bus_rate_ratio": bus,
     }
     return np.column_stack([columns[name] for name in FEATURES]).astype(np.float32)
-
-
-def window_starts(frames: pd.DataFrame, windows: pd.DataFrame) -> np.ndarray:
-    """Index in `frames` of each window's first frame (a window is `n_frames` consecutive frames
-    of its capture from the frame with its `start_row`; checked against `end_row`, times)."""
-    captures = pd.Index(pd.unique(frames["capture"].astype(str)))
-    frame_capture = captures.get_indexer(frames["capture"].astype(str)).astype(np.int64)
-    window_capture = captures.get_indexer(windows["capture"].astype(str)).astype(np.int64)
-    if (window_capture < 0).any():
-        raise ValueError("windows of a capture that is not in the frames table")
-    row = frames["row"].to_numpy(np.int64)
-    frame_key = (frame_capture << 40) | row
-    order = np.argsort(frame_key, kind="stable")
-    window_key = (window_capture << 40) | windows["start_row"].to_numpy(np.int64)
-    at = np.minimum(np.searchsorted(frame_key[order], window_key), max(len(order) - 1, 0))
-    start = order[at] if len(order) else np.zeros(0, np.int64)
-    last = start + windows["n_frames"].to_numpy(np.int64) - 1
-    ok = (
-        (frame_key[start] == window_key)
-        & (last < len(frames))
-        & (frame_capture[np.minimum(last, len(frames) - 1)] == window_capture)
-    )
-    if not ok.all():
-        raise ValueError(f"{int((~ok).sum())} windows do not start at a frame of their capture")
-    time_ = frames["timestamp"].to_numpy(np.float64)
-    same = (
-        (row[last] == windows["end_row"].to_numpy(np.int64))
-        & (time_[start] == windows["start_time"].to_numpy(np.float64))
-        & (time_[last] == windows["end_time"].to_numpy(np.float64))
-    )
-    if not same.all():
-        raise ValueError(
-            f"{int((~same).sum())} windows do not match their frames (end row or times differ): "
-            "the frames are not those the windows were cut from"
-        )
-    return start.astype(np.int64)
 
 
 def training_frames(frames: pd.DataFrame, train_windows: pd.DataFrame) -> np.ndarray:

@@ -427,6 +427,15 @@ def _ratio(num: pd.Series, den: pd.Series) -> np.ndarray:
     return np.divide(n, d, out=np.full(len(d), np.nan), where=d > 0)
 
 
+def frame_scores(
+    tp: pd.Series, fp: pd.Series, fn: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frame precision, recall and F1 from frame counts; NaN without a denominator (F1: without
+    an attack frame)."""
+    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+    return _ratio(tp, tp + fp), _ratio(tp, tp + fn), np.where((tp + fn).to_numpy() > 0, f1, np.nan)
+
+
 def _capture_counts(
     decisions: pd.DataFrame, detections: pd.DataFrame, merge_s: float
 ) -> pd.DataFrame:
@@ -483,7 +492,7 @@ def _summarise(
     )
     table = table.merge(latency, on=keys, how="left").merge(best, on=keys, how="left")
     tp, fp, fn = table["frame_tp"], table["frame_fp"], table["frame_fn"]
-    has_attack_frames = (tp + fn).to_numpy() > 0
+    frame_precision, frame_recall, frame_f1 = frame_scores(tp, fp, fn)
     window_f1 = _ratio(
         2 * table["window_tp"], 2 * table["window_tp"] + table["window_fp"] + table["window_fn"]
     )
@@ -500,9 +509,9 @@ def _summarise(
         frame_tp=tp,
         frame_fp=fp,
         frame_fn=fn,
-        frame_precision=_ratio(tp, tp + fp),
-        frame_recall=_ratio(tp, tp + fn),
-        frame_f1=np.where(has_attack_frames, _ratio(2 * tp, 2 * tp + fp + fn), np.nan),
+        frame_precision=frame_precision,
+        frame_recall=frame_recall,
+        frame_f1=frame_f1,
         n_events=table["n_events"],
         n_detected=table["n_detected"],
         share_detected=_ratio(table["n_detected"], table["n_events"]),

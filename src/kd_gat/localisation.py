@@ -29,7 +29,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from kd_gat.field_metrics import count_frames
+from kd_gat.field_metrics import count_frames, frame_scores
 from kd_gat.graphs.store import ranges
 
 NODE_KEYS = ["scenario", "window", "node"]
@@ -52,32 +52,60 @@ def node_threshold(scores: np.ndarray, quantile: float) -> float:
     return float(np.quantile(scores, quantile)) if scores.size else np.inf
 
 
+def window_starts(frames: pd.DataFrame, windows: pd.DataFrame) -> np.ndarray:
+    """Index in `frames` of each window's first frame (a window is `n_frames` consecutive frames
+    of its capture from the frame with its `start_row`; checked against `end_row`, times)."""
+    captures = pd.Index(pd.unique(frames["capture"].astype(str)))
+    frame_capture = captures.get_indexer(frames["capture"].astype(str)).astype(np.int64)
+    window_capture = captures.get_indexer(windows["capture"].astype(str)).astype(np.int64)
+    if (window_capture < 0).any():
+        raise ValueError("windows of a capture that is not in the frames table")
+    row = frames["row"].to_numpy(np.int64)
+    frame_key = (frame_capture << 40) | row
+    order = np.argsort(frame_key, kind="stable")
+    window_key = (window_capture << 40) | windows["start_row"].to_numpy(np.int64)
+    at = np.minimum(np.searchsorted(frame_key[order], window_key), max(len(order) - 1, 0))
+    start = order[at] if len(order) else np.zeros(0, np.int64)
+    last = start + windows["n_frames"].to_numpy(np.int64) - 1
+    ok = (
+        (frame_key[start] == window_key)
+        & (last < len(frames))
+        & (frame_capture[np.minimum(last, len(frames) - 1)] == window_capture)
+    )
+    if not ok.all():
+        raise ValueError(
+            f"{int((~ok).sum())} windows start at frames not in `frames` (or run past their "
+            "capture)"
+        )
+    time_ = frames["timestamp"].to_numpy(np.float64)
+    same = (
+        (row[last] == windows["end_row"].to_numpy(np.int64))
+        & (time_[start] == windows["start_time"].to_numpy(np.float64))
+        & (time_[last] == windows["end_time"].to_numpy(np.float64))
+    )
+    if not same.all():
+        raise ValueError(
+            f"{int((~same).sum())} windows do not match their frames (end row or times differ): "
+            "the frames are not those the windows were cut from"
+        )
+    return start.astype(np.int64)
+
+
 def window_nodes(frames: pd.DataFrame, windows: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per (scenario, window, node): `can_id`, `n_frames`, `n_attack_frames`.
 
-    `frames`: capture, row, can_id, attack (the table the stores were built from); `windows`:
-    scenario → its store's window table. Raises when a window's first frame is not in `frames`.
+    `frames`: capture, row, timestamp, can_id, attack (the table the stores were built from);
+    `windows`: scenario → its store's window table. Raises when a window does not lie on its
+    frames (`window_starts`).
     """
-    located = pd.DataFrame(
-        {
-            "capture": frames["capture"].astype(str).to_numpy(object),
-            "start_row": frames["row"].to_numpy(np.int64),
-            "position": np.arange(len(frames), dtype=np.int64),
-        }
-    )
     parts = []
     for scenario, table in windows.items():
-        starts = pd.DataFrame(
-            {
-                "capture": table["capture"].astype(str).to_numpy(object),
-                "start_row": table["start_row"].to_numpy(np.int64),
-            }
-        ).merge(located, on=["capture", "start_row"], how="left", validate="one_to_one")
-        if starts["position"].isna().any():
-            missing = starts.loc[starts["position"].isna(), ["capture", "start_row"]].head(3)
-            raise ValueError(f"{scenario}: windows start at frames not in `frames`: {missing}")
+        try:
+            start = window_starts(frames, table)
+        except ValueError as error:
+            raise ValueError(f"{scenario}: {error}") from error
         n_frames = table["n_frames"].to_numpy(np.int64)
-        positions = ranges(starts["position"].to_numpy(np.int64), n_frames)
+        positions = ranges(start, n_frames)
         window = np.repeat(np.arange(len(table), dtype=np.int64), n_frames)
         can_id = frames["can_id"].to_numpy(np.int64)[positions]
         key = (window << _ID_BITS) | can_id
@@ -162,12 +190,7 @@ def localised_metrics(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Frame precision, recall and F1 under the localised rule per group of `keys`."""
     columns = LOCALISED_COLUMNS[:3]
     table = counts.groupby(keys, sort=True, observed=True)[columns].sum().reset_index()
-    tp, fp, fn = (table[c].to_numpy(np.float64) for c in columns)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
-        recall = np.where(tp + fn > 0, tp / (tp + fn), np.nan)
-        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan)
-        f1 = np.where(tp + fn > 0, f1, np.nan)
+    precision, recall, f1 = frame_scores(*(table[c] for c in columns))
     return table.assign(
         frame_precision_localised=precision,
         frame_recall_localised=recall,

@@ -23,13 +23,22 @@ FRAMES = pd.DataFrame(
     {
         "capture": "c",
         "row": [1, 2, 4, 3, 5, 6, 7, 8],
+        "timestamp": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
         "can_id": [1, 2, 1, 3, 1, 2, 9, 1],
         "attack": [0, 0, 0, 0, 0, 0, 1, 0],
     }
 )
 WINDOWS = {
     "s": pd.DataFrame(
-        {"capture": ["c", "c"], "start_row": [1, 5], "n_frames": [4, 4], "label": [0, 1]}
+        {
+            "capture": ["c", "c"],
+            "start_row": [1, 5],
+            "end_row": [3, 8],
+            "start_time": [0.0, 0.4],
+            "end_time": [0.3, 0.7],
+            "n_frames": [4, 4],
+            "label": [0, 1],
+        }
     )
 }
 
@@ -50,6 +59,10 @@ def test_a_window_starting_at_an_unknown_frame_is_refused() -> None:
     bad = {"s": WINDOWS["s"].assign(start_row=[1, 99])}
     with pytest.raises(ValueError, match="not in `frames`"):
         window_nodes(FRAMES, bad)
+    # a window whose frames are not those it was cut from (its end row differs)
+    moved = {"s": WINDOWS["s"].assign(end_row=[4, 8])}
+    with pytest.raises(ValueError, match="do not match"):
+        window_nodes(FRAMES, moved)
 
 
 def decisions(flagged: list[bool], node_threshold: float = 0.5) -> pd.DataFrame:

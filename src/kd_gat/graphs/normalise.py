@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kd_gat.graphs.builder import build_store, select_features
+from kd_gat.graphs.builder import WindowPlan, plan_windows, select_features
 from kd_gat.graphs.store import GraphStore
 from kd_gat.graphs.vocabulary import vocabulary_from_dict
 from kd_gat.params.graphs import GraphsParams
@@ -60,6 +60,20 @@ def apply_feature_stats(store: GraphStore, stats: dict[str, Any]) -> GraphStore:
     return replace(normalised, fingerprint=stats.get("fingerprint", ""))
 
 
+def plan_graphs(frames: pd.DataFrame, params: GraphsParams) -> WindowPlan:
+    """The windows of `frames` as the graph parameters cut them (geometry, label rule, tail
+    policy, feature groups, per-ID state bound): one mapping for training and scoring."""
+    return plan_windows(
+        frames,
+        params.window_size,
+        params.stride,
+        params.tail_policy,
+        params.min_attack_frames,
+        node_features=select_features(params.feature_groups),
+        max_tracked_ids=params.max_tracked_ids,
+    )
+
+
 def scoring_store(
     frames: pd.DataFrame,
     vocabulary: dict[str, Any],
@@ -68,15 +82,5 @@ def scoring_store(
 ) -> GraphStore:
     """Every window of new captures (to score, not to train on), built like the training
     windows: the training vocabulary, the graph parameters and the training normalisation."""
-    p = GraphsParams.model_validate(params)
-    store, _ = build_store(
-        frames,
-        vocabulary_from_dict(vocabulary),
-        p.window_size,
-        p.stride,
-        p.tail_policy,
-        p.min_attack_frames,
-        node_features=select_features(p.feature_groups),
-        max_tracked_ids=p.max_tracked_ids,
-    )
-    return apply_feature_stats(store, feature_stats)
+    plan = plan_graphs(frames, GraphsParams.model_validate(params))
+    return apply_feature_stats(plan.store(vocabulary_from_dict(vocabulary)), feature_stats)

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from kd_gat.fingerprint import dataset_of, fingerprint, table_digest
-from kd_gat.graphs.builder import plan_windows, select_features
-from kd_gat.graphs.normalise import apply_feature_stats, fit_feature_stats
+from kd_gat.graphs.normalise import apply_feature_stats, fit_feature_stats, plan_graphs
 from kd_gat.graphs.splits import assert_disjoint, held_out_captures, split_windows
 from kd_gat.graphs.store import GraphStore
 from kd_gat.graphs.vocabulary import fit_vocabulary, vocabulary_from_dict, vocabulary_to_dict
@@ -56,15 +55,7 @@ def build_graph_stores(
 ) -> tuple[GraphStore, GraphStore, dict[str, GraphStore], dict[str, Any]]:
     """Raw-feature graph stores for train, val and each test scenario, plus a build summary."""
     p = GraphsParams.model_validate(params)
-    plan = plan_windows(
-        frames,
-        p.window_size,
-        p.stride,
-        p.tail_policy,
-        p.min_attack_frames,
-        node_features=select_features(p.feature_groups),
-        max_tracked_ids=p.max_tracked_ids,
-    )
+    plan = plan_graphs(frames, p)
     captures = plan.captures
     _warn_unmatched(captures, p.val_captures)
     split = split_windows(

@@ -10,6 +10,7 @@ listed in the calibration report with the capture it repeats. The training car's
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -158,6 +159,37 @@ def build_calibration_graphs(
     }
 
 
+def _score_recordings(
+    score: Callable[..., dict[str, pd.DataFrame]],
+    model: nn.Module,
+    calibration_graphs: dict[str, GraphStore],
+    params: dict[str, Any],
+    profiles_params: dict[str, Any],
+    detector: Detector,
+    columns: list[str],
+) -> pd.DataFrame:
+    """`score` (`detector_outputs` or `node_outputs`) over every profile recording, as one
+    table of `columns`: each row with its `model`, `vehicle` and `warmup` (its window ends in the
+    recording's first `warmup_s`: it sets no threshold)."""
+    for vehicle, store in calibration_graphs.items():
+        name = f"calibration_graphs[{vehicle}]"
+        check_same(f"{detector.name}.model", model.fingerprint, name, store.fingerprint)
+    outputs = score(model, calibration_graphs, ScoringParams.model_validate(params).batch_size)
+    warmup_s = ProfilesParams.model_validate(profiles_params).warmup_s
+    parts = [
+        out.assign(
+            model=detector.name,
+            vehicle=vehicle,
+            window=out["window"].to_numpy(np.int64),
+            warmup=warmup_windows(calibration_graphs[vehicle].windows, warmup_s)[
+                out["window"].to_numpy(np.int64)
+            ],
+        )[columns]
+        for vehicle, out in outputs.items()
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
 def score_profiles(
     model: nn.Module,
     calibration_graphs: dict[str, GraphStore],
@@ -166,38 +198,13 @@ def score_profiles(
     *,
     detector: Detector,
 ) -> pd.DataFrame:
-    """The detector's score on every window of every profile recording, with `warmup` marking
-    the windows of a recording's first `warmup_s` (they set no threshold)."""
-    _check(model, calibration_graphs, detector)
-    batch_size = ScoringParams.model_validate(params).batch_size
-    outputs = detector_outputs(model, calibration_graphs, batch_size)
-    warmup_s = ProfilesParams.model_validate(profiles_params).warmup_s
-    parts = [
-        pd.DataFrame(
-            {
-                "model": detector.name,
-                "vehicle": vehicle,
-                "window": out["window"].to_numpy(dtype=np.int64),
-                "score": out["score"].to_numpy(dtype=np.float64),
-                "warmup": _warmup(calibration_graphs[vehicle], warmup_s)[
-                    out["window"].to_numpy(dtype=np.int64)
-                ],
-            }
-        )
-        for vehicle, out in outputs.items()
-    ]
+    """The detector's score on every window of every profile recording (`model`, `vehicle`,
+    `window`, `score`, `warmup`)."""
     columns = ["model", "vehicle", "window", "score", "warmup"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-
-
-def _warmup(store: GraphStore, seconds: float) -> np.ndarray:
-    return warmup_windows(store.windows, seconds)
-
-
-def _check(model: nn.Module, stores: dict[str, GraphStore], detector: Detector) -> None:
-    for vehicle, store in stores.items():
-        name = f"calibration_graphs[{vehicle}]"
-        check_same(f"{detector.name}.model", model.fingerprint, name, store.fingerprint)
+    table = _score_recordings(
+        detector_outputs, model, calibration_graphs, params, profiles_params, detector, columns
+    )
+    return table.astype({"score": np.float64}) if len(table) else table
 
 
 def score_profile_nodes(
@@ -211,20 +218,10 @@ def score_profile_nodes(
     """The detector's node scores on every profile recording (`model`, `vehicle`, `window`,
     `node`, `node_score`, `warmup`): what an implicated node scores above on the car's clean
     traffic."""
-    _check(model, calibration_graphs, detector)
-    batch_size = ScoringParams.model_validate(params).batch_size
-    outputs = node_outputs(model, calibration_graphs, batch_size)
-    warmup_s = ProfilesParams.model_validate(profiles_params).warmup_s
-    parts = [
-        out.assign(
-            model=detector.name,
-            vehicle=v,
-            warmup=_warmup(calibration_graphs[v], warmup_s)[out["window"].to_numpy(np.int64)],
-        )
-        for v, out in outputs.items()
-    ]
     columns = ["model", "vehicle", "window", "node", "node_score", "warmup"]
-    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+    return _score_recordings(
+        node_outputs, model, calibration_graphs, params, profiles_params, detector, columns
+    )
 
 
 def calibrate_nodes(params: dict[str, Any], **node_outputs: pd.DataFrame) -> pd.DataFrame:
