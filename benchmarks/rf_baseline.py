@@ -44,7 +44,7 @@ from kd_gat.graphs.store import ranges
 from kd_gat.localisation import window_starts
 from kd_gat.metrics import choose_threshold
 from kd_gat.operating_points import PROFILE, VALIDATION, with_operating_points
-from kd_gat.pipelines.profiles.nodes import THRESHOLD_COLUMNS
+from kd_gat.pipelines.calibration.nodes import THRESHOLD_COLUMNS
 from kd_gat.profiles import budget_threshold, warmup_windows
 from kd_gat.reporting import metrics_table
 
@@ -326,8 +326,6 @@ def main() -> None:
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    from kd_gat.pipelines.profiles.nodes import held_out_recordings, ingest_calibration
-
     dataset = sys.argv[1]
     env = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None
     extra = _runtime_params(sys.argv[3] if len(sys.argv) > 3 else None)
@@ -346,15 +344,7 @@ def main() -> None:
         profiles = catalog.load("vehicle_profiles")
         matches = catalog.load("capture_matches")
         events = catalog.load("attack_events")
-        calibration = pd.DataFrame()
-        if calibration_windows:  # the recordings again, as the profiles stage validated them
-            held_out = held_out_recordings(frames, params["graphs"])
-            calibration, _, _ = ingest_calibration(
-                catalog.load("calibration_captures"),
-                catalog.load("ingestion_report"),
-                held_out,
-                params["ingestion"],
-            )
+        calibration = catalog.load("calibration_frames") if calibration_windows else pd.DataFrame()
     max_ids = params["graphs"].get("max_tracked_ids")
 
     t0 = time.perf_counter()

@@ -2,8 +2,8 @@
 
 Each stage is wrapped in a Kedro namespace named after it (`prefix_datasets_with_namespace=False`:
 the nodes group, the datasets keep their catalog names), so kedro-viz shows the story as
-collapsible groups — ingestion → graphs → training → distillation → scoring → fusion →
-evaluation → reporting.
+collapsible groups — ingestion → profiles → graphs → training → distillation → scoring →
+calibration → fusion → evaluation → reporting.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from kedro.pipeline import Pipeline
 # the default run, in the order of the story it tells; then the stages run on demand
 STAGES = (
     "ingestion",
+    "profiles",
     "graphs",
     "training",
     "distillation",
     "scoring",
-    "profiles",
+    "calibration",
     "fusion",
     "evaluation",
     "reporting",

@@ -19,6 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+TRAINING_CAR = "training_car"  # the profile of the run's own car, from held-out captures
+
+
+def vehicle_of(capture: str | pd.Series) -> str | pd.Series:
+    """A calibration capture's vehicle: the first folder of its path."""
+    if isinstance(capture, pd.Series):
+        return capture.astype(str).str.split("/", n=1).str[0]
+    return capture.split("/", 1)[0]
+
 
 class ProfileError(ValueError):
     """A calibration recording cannot make a profile (too short, or a capture of the run)."""

@@ -77,6 +77,7 @@ def frame_history(cap: pd.DataFrame, max_tracked_ids: int | None) -> list[dict]:
             "period": period,
             "first": i - k if not past else past[0],
             "tracked": key != "overflow",
+            "seen": k if key != "overflow" else 0,
         }
         if k >= 1:
             change = float(payload[past[-1]] != payload[i])
@@ -99,10 +100,24 @@ def frame_history(cap: pd.DataFrame, max_tracked_ids: int | None) -> list[dict]:
     return out
 
 
+@dataclass
+class RefProfile:
+    """A capture's matched profile: its IDs with their periods (NaN: unknown), from when."""
+
+    periods: dict[int, float]
+    matched_from: float
+
+
 def _history_columns(
-    w: pd.DataFrame, history: list[dict], start: int, capture_t0: float, t_start: float
+    w: pd.DataFrame,
+    history: list[dict],
+    start: int,
+    capture_t0: float,
+    t_start: float,
+    profile: RefProfile | None,
+    known_after: int,
 ) -> dict[int, list[float]]:
-    """The history and context features of each node of a window starting at `start`."""
+    """The history, context and profile features of each node of a window at `start`."""
     ids = [int(i) for i in w["can_id"]]
     t = [float(v) for v in w["timestamp"]]
     n = len(ids)
@@ -137,6 +152,20 @@ def _history_columns(
         load = _clipped_log2((n - 1) / (t[-1] - t[0]), start / (t_start - capture_t0))
     for v in out.values():
         v += [load, share]
+    uses = profile is not None and t[-1] >= profile.matched_from
+    known = profile.periods if uses else {}
+
+    def has_period(c: int) -> bool:
+        return c in known and known[c] > 0 and not math.isnan(known[c])
+
+    expected = [c for c in known if has_period(c) and known[c] <= span / 2]
+    missing = len(set(expected) - set(ids)) / len(expected) if expected else 0.0
+    for c, v in out.items():
+        h = history[start + ids.index(c)]
+        unknown = float(c not in known and h["seen"] < known_after)
+        count = ids.count(c)
+        ratio = _clipped_log2(count + 1, span / known[c] + 1) if has_period(c) else v[3]
+        v += [unknown, ratio, missing]
     return out
 
 
@@ -187,7 +216,7 @@ def _graph(
         ]
         for e in edges
     ]
-    return nodes, np.array(rows).reshape(-1, 24), edges, np.array(attr).reshape(-1, 4)
+    return nodes, np.array(rows).reshape(-1, 27), edges, np.array(attr).reshape(-1, 4)
 
 
 def reference_graphs(
@@ -197,9 +226,11 @@ def reference_graphs(
     stride: int,
     tail_policy: str,
     max_tracked_ids: int | None = None,
+    profiles: dict[str, RefProfile] | None = None,
+    known_after: int = 3,
 ) -> list[RefGraph]:
     """Every window of every capture, captures in table order, windows in time order; node
-    features in `NODE_FEATURES` order (all groups)."""
+    features in `NODE_FEATURES` order (all groups); `profiles`: each matched capture's."""
     graphs = []
     for name in pd.unique(frames["capture"].astype(str)):
         cap = frames[frames["capture"].astype(str) == name].reset_index(drop=True)
@@ -207,7 +238,15 @@ def reference_graphs(
         t0 = float(cap["timestamp"].iloc[0])
         for start, n in _window_starts(len(cap), size, stride, tail_policy):
             w = cap.iloc[start : start + n]
-            columns = _history_columns(w, history, start, t0, float(w["timestamp"].iloc[0]))
+            columns = _history_columns(
+                w,
+                history,
+                start,
+                t0,
+                float(w["timestamp"].iloc[0]),
+                (profiles or {}).get(name),
+                known_after,
+            )
             nodes, x, edges, attr = _graph(w, vocabulary, columns)
             graphs.append(
                 RefGraph(

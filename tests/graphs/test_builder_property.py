@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,33 @@ from kd_gat.graphs.builder import (
 from kd_gat.graphs.vocabulary import fit_vocabulary, lookup
 from kd_gat.graphs.windows import make_windows
 from tests.graphs.factory import random_frames
-from tests.graphs.reference import reference_graphs
+from tests.graphs.reference import RefProfile, reference_graphs
+
+
+def random_profiles(
+    rng: np.random.Generator, frames
+) -> tuple[pd.DataFrame, dict, dict[str, RefProfile]]:
+    """A random match per capture (some unmatched; `matched_from` anywhere in the capture or
+    after it) to random profiles over the frames' IDs plus unseen ones, some periods unknown;
+    as pipeline `matches` and `profiles` and as the reference's `RefProfile`s."""
+    pool = np.unique(frames["can_id"].to_numpy()).astype(np.int64)
+    pool = np.concatenate([pool, pool.max() + 1 + np.arange(3)])
+    rows, profiles, reference = [], {}, {}
+    for name, times in frames.groupby("capture", observed=True)["timestamp"]:
+        if rng.random() < 0.25:
+            rows.append({"capture": name, "profile": None, "matched_from": np.nan})
+            continue
+        ids = np.sort(rng.choice(pool, size=rng.integers(0, len(pool) + 1), replace=False))
+        periods = np.where(rng.random(len(ids)) < 0.2, np.nan, rng.exponential(0.02, len(ids)))
+        since = float(rng.uniform(times.min() - 0.01, times.max() + 0.01))
+        vehicle = f"car_{name}"
+        profiles[vehicle] = {
+            "can_ids": ids.tolist(),
+            "periods": {str(i): float(p) for i, p in zip(ids, periods, strict=True)},
+        }
+        rows.append({"capture": name, "profile": vehicle, "matched_from": since})
+        reference[name] = RefProfile(dict(zip(ids.tolist(), periods.tolist(), strict=True)), since)
+    return pd.DataFrame(rows), profiles, reference
 
 
 @settings(max_examples=150, deadline=None)
@@ -31,14 +58,16 @@ from tests.graphs.reference import reference_graphs
     tail_policy=st.sampled_from(["drop", "keep"]),
     min_attack_frames=st.integers(1, 3),
     max_tracked_ids=st.one_of(st.none(), st.integers(1, 6)),
+    known_after=st.integers(1, 4),
 )
 def test_builder_matches_reference(
-    seed, lengths, n_ids, size, stride, tail_policy, min_attack_frames, max_tracked_ids
+    seed, lengths, n_ids, size, stride, tail_policy, min_attack_frames, max_tracked_ids, known_after
 ):
     rng = np.random.default_rng(seed)
     frames = random_frames(rng, lengths, n_ids=n_ids)
     ids = frames["can_id"].to_numpy()
     vocabulary = fit_vocabulary(rng.choice(ids, size=rng.integers(0, len(ids) + 1)))
+    matches, profiles, reference = random_profiles(rng, frames)
     store, _ = build_store(
         frames,
         vocabulary,
@@ -47,9 +76,19 @@ def test_builder_matches_reference(
         tail_policy,
         min_attack_frames,
         max_tracked_ids=max_tracked_ids,
+        matches=matches,
+        profiles=profiles,
+        known_after=known_after,
     )
     expected = reference_graphs(
-        frames, vocabulary.tolist(), size, stride, tail_policy, max_tracked_ids
+        frames,
+        vocabulary.tolist(),
+        size,
+        stride,
+        tail_policy,
+        max_tracked_ids,
+        reference,
+        known_after,
     )
 
     assert len(store) == len(expected)

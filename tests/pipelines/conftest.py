@@ -21,6 +21,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
@@ -156,8 +157,12 @@ def params(stage_params: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def ingestion_run(stage_params: dict) -> StageRun:
+    """Ingestion of the shipped sample; the shipped attack-free recordings (a slice of car B)
+    ride along for the profiles stage."""
     captures = CaptureFolderDataset(str(DATASET)).load()
-    return run_stage("ingestion", {"raw_captures": captures}, stage_params)
+    recordings = CaptureFolderDataset(str(PROFILES), labelled=False).load()
+    supply = {"raw_captures": captures, "calibration_captures": recordings}
+    return run_stage("ingestion", supply, stage_params)
 
 
 def _next_stage(stage: str, previous: str):
@@ -173,14 +178,6 @@ def _next_stage(stage: str, previous: str):
 # graphs_run, training_run, ... reporting_run: each stage on the one before
 for _previous, _stage in itertools.pairwise(DEFAULT_STAGES):
     globals()[f"{_stage}_run"] = _next_stage(_stage, _previous)
-
-
-@pytest.fixture(scope="session")
-def profiles_run(scoring_run: StageRun, stage_params: dict) -> StageRun:
-    """The profiles stage, with the shipped attack-free recordings (a slice of car B)."""
-    captures = CaptureFolderDataset(str(PROFILES), labelled=False).load()
-    supply = scoring_run.artifacts | {"calibration_captures": captures}
-    return run_stage("profiles", supply, stage_params)
 
 
 @pytest.fixture(scope="session")
@@ -211,4 +208,9 @@ def small_graphs() -> StageRun:
     vocabulary and feature statistics for the node unit tests."""
     from tests.pipelines.factory import GRAPHS, small_frames
 
-    return run_stage("graphs", {"frames": small_frames()}, {"graphs": GRAPHS, "dataset": "small"})
+    supply = {
+        "frames": small_frames(),
+        "capture_matches": pd.DataFrame(columns=["capture", "profile", "matched_from"]),
+        "vehicle_profiles": {"profiles": {}, "refused": {}},  # no vehicle profile
+    }
+    return run_stage("graphs", supply, {"graphs": GRAPHS, "dataset": "small"})

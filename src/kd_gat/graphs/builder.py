@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from kd_gat.graphs.history import RATIO_CLIP, FrameHistory, frame_history
+from kd_gat.graphs.prior import ProfilePrior
 from kd_gat.graphs.store import GraphStore, offsets
 from kd_gat.graphs.vocabulary import lookup
 from kd_gat.graphs.windows import TailPolicy, Windows, capture_runs, make_windows
@@ -55,6 +56,13 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
         "bus_load_ratio",  # log2(window frame rate / the capture's frame rate before it)
         "new_id_share",  # share of the window's nodes that are new
     ),
+    # Relative to the car's matched vehicle profile (kd_gat.graphs.prior), falling back on the
+    # capture's own past where no profile is matched yet.
+    "profile": (
+        "unknown_id",  # 1 if the ID is neither in the profile nor seen `known_after` times before
+        "profile_count_ratio",  # count_ratio with the profile's period for the ID
+        "missing_share",  # share of the profile's IDs expected twice in the window that it lacks
+    ),
 }
 # Every node feature, in store order (a store keeps a selection, in this order).
 NODE_FEATURES: tuple[str, ...] = (
@@ -67,6 +75,7 @@ NODE_FEATURES: tuple[str, ...] = (
     *FEATURE_GROUPS["oov"],
     *FEATURE_GROUPS["history"],
     *FEATURE_GROUPS["context"],
+    *FEATURE_GROUPS["profile"],
 )
 EDGE_FEATURES: tuple[str, ...] = (
     "log_count",  # log1p(number of a→b transitions in the window)
@@ -174,6 +183,7 @@ class _Nodes:
 def _node_features(
     frames: FrameArrays,
     history: FrameHistory,
+    prior: ProfilePrior,
     windows: Windows,
     nodes: _Nodes,
     oov: np.ndarray,
@@ -209,7 +219,7 @@ def _node_features(
     columns["payload_change_rate"] = node_sum(change != 0) / gaps
     columns["payload_bit_flip_rate"] = node_sum(np.bitwise_count(change)) / (64.0 * gaps)
     columns["oov"] = oov
-    columns |= _history_features(frames, history, windows, nodes)
+    columns |= _history_features(frames, history, prior, windows, nodes)
     x = np.empty((n_nodes, len(names)), dtype=np.float32)
     for j, name in enumerate(names):
         x[:, j] = columns[name]
@@ -217,9 +227,13 @@ def _node_features(
 
 
 def _history_features(
-    frames: FrameArrays, history: FrameHistory, windows: Windows, nodes: _Nodes
+    frames: FrameArrays,
+    history: FrameHistory,
+    prior: ProfilePrior,
+    windows: Windows,
+    nodes: _Nodes,
 ) -> dict[str, np.ndarray]:
-    """The `history` and `context` groups of every node (see `FEATURE_GROUPS`)."""
+    """The `history`, `context` and `profile` groups of every node (see `FEATURE_GROUPS`)."""
     frame, count, window = nodes.frame, nodes.count, nodes.window
     n_nodes = len(count)
     ratio = history.iat_ratio[frame]
@@ -252,12 +266,52 @@ def _history_features(
         load = _log2_ratio((length - 1) / elapsed, before / since)
     load[(before == 0) | (length < 2)] = 0.0
     columns["bus_load_ratio"] = load[window]
-    return columns
+    uses_profile = prior.matched_from[windows.capture] <= frames.timestamp[last]
+    return columns | _profile_features(
+        prior,
+        history,
+        uses_profile,
+        windows.capture,
+        nodes,
+        span,
+        first_frame,
+        columns["count_ratio"],
+    )
+
+
+def _profile_features(
+    prior: ProfilePrior,
+    history: FrameHistory,
+    uses: np.ndarray,
+    capture: np.ndarray,
+    nodes: _Nodes,
+    span: np.ndarray,
+    first_frame: np.ndarray,
+    count_ratio: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The `profile` group (`kd_gat.graphs.prior`) of every node; `uses`: per window, whether
+    its last frame comes at or after its capture's `matched_from` (it reads the profile)."""
+    window, count = nodes.window, nodes.count
+    in_profile = uses[window] & prior.in_profile[first_frame]
+    unknown = ~in_profile & (history.seen[first_frame] < prior.known_after)
+    period = np.where(in_profile, prior.period[first_frame], np.nan)
+    profile_ratio = _log2_ratio(count + 1.0, span[window] / period + 1.0)
+    has_period = np.isfinite(period) & (period > 0)
+    half_span = span / 2.0
+    expected = np.where(uses, prior.expected_ids(capture, half_span), 0)
+    present = np.bincount(window, has_period & (period <= half_span[window]), len(uses))
+    missing = np.where(expected > 0, (expected - present) / np.maximum(expected, 1), 0.0)
+    return {
+        "unknown_id": unknown,
+        "profile_count_ratio": np.where(has_period, profile_ratio, count_ratio),
+        "missing_share": missing[window],
+    }
 
 
 def _build_chunk(
     frames: FrameArrays,
     history: FrameHistory,
+    prior: ProfilePrior,
     windows: Windows,
     vocabulary: np.ndarray,
     names: tuple[str, ...],
@@ -294,7 +348,8 @@ def _build_chunk(
         count=count,
         window=node_window,
     )
-    x = _node_features(frames, history, windows, nodes, node_id == len(vocabulary), names)
+    oov = node_id == len(vocabulary)
+    x = _node_features(frames, history, prior, windows, nodes, oov, names)
     del nodes
     graphs = _empty_graphs(n_windows, len(names))._replace(
         x=x, node_id=node_id.astype(np.int32), node_ptr=node_ptr
@@ -359,9 +414,11 @@ def build_graphs(
     history: FrameHistory | None = None,
     node_features: tuple[str, ...] = NODE_FEATURES,
     chunk_frames: int = CHUNK_FRAMES,
+    prior: ProfilePrior | None = None,
 ) -> GraphArrays:
     """Graph tensors of every window (raw features: the `node_features` columns, in that order,
-    and `EDGE_FEATURES`). `history` is `frames.history()` (computed when not given).
+    and `EDGE_FEATURES`). `history` is `frames.history()` (computed when not given); `prior`
+    the captures' matched profiles (none matched when not given).
 
     Windows are processed in runs of about `chunk_frames` frames (a loop over a few chunks, not
     over windows), which bounds the working memory on the full dataset and keeps it in cache.
@@ -373,10 +430,13 @@ def build_graphs(
     if unknown:
         raise ValueError(f"unknown node features {unknown}")
     history = frames.history() if history is None else history
+    if prior is None:
+        n_captures = int(windows.capture.max()) + 1
+        prior = ProfilePrior.unmatched(n_captures, len(frames.timestamp))
     chunk = np.cumsum(windows.length) // max(chunk_frames, 1)
     bounds = np.flatnonzero(np.diff(chunk, prepend=-1, append=chunk[-1] + 1))
     parts = [
-        _build_chunk(frames, history, windows.take(slice(a, b)), vocabulary, node_features)
+        _build_chunk(frames, history, prior, windows.take(slice(a, b)), vocabulary, node_features)
         for a, b in itertools.pairwise(bounds)
     ]
     if len(parts) == 1:
@@ -439,6 +499,7 @@ class WindowPlan:
     windows: Windows
     table: pd.DataFrame
     history: FrameHistory
+    prior: ProfilePrior
     node_features: tuple[str, ...] = NODE_FEATURES
 
     def store(self, vocabulary: np.ndarray, indices: np.ndarray | None = None) -> GraphStore:
@@ -451,7 +512,12 @@ class WindowPlan:
                 table[column] = table[column].cat.remove_unused_categories()
         return GraphStore(
             **build_graphs(
-                self.frames, windows, vocabulary, self.history, self.node_features
+                self.frames,
+                windows,
+                vocabulary,
+                self.history,
+                self.node_features,
+                prior=self.prior,
             )._asdict(),
             windows=table,
             node_features=self.node_features,
@@ -469,9 +535,13 @@ def plan_windows(
     *,
     node_features: tuple[str, ...] = NODE_FEATURES,
     max_tracked_ids: int | None = None,
+    matches: pd.DataFrame | None = None,
+    profiles: dict | None = None,
+    known_after: int = 3,
 ) -> WindowPlan:
     """Cut every capture of a `frames` table into windows and label them; each frame's history
-    (`max_tracked_ids` IDs per capture) is computed once for every store built from the plan."""
+    (`max_tracked_ids` IDs per capture) and matched profile (`matches` of the captures against
+    `profiles`, `kd_gat.graphs.prior`) are resolved once for every store built from the plan."""
     captures = capture_table(frames)
     arrays = FrameArrays.from_frames(frames)
     windows = make_windows(
@@ -489,6 +559,15 @@ def plan_windows(
         windows=windows,
         table=table,
         history=arrays.history(max_tracked_ids),
+        prior=ProfilePrior.build(
+            captures["capture"],
+            captures["first_frame"].to_numpy(),
+            captures["n_frames"].to_numpy(),
+            arrays.can_id,
+            matches,
+            profiles,
+            known_after,
+        ),
         node_features=node_features,
     )
 
@@ -503,6 +582,9 @@ def build_store(
     *,
     node_features: tuple[str, ...] = NODE_FEATURES,
     max_tracked_ids: int | None = None,
+    matches: pd.DataFrame | None = None,
+    profiles: dict | None = None,
+    known_after: int = 3,
 ) -> tuple[GraphStore, pd.DataFrame]:
     """Graphs of all windows of all captures, and the capture table with window counts."""
     plan = plan_windows(
@@ -513,5 +595,8 @@ def build_store(
         min_attack_frames,
         node_features=node_features,
         max_tracked_ids=max_tracked_ids,
+        matches=matches,
+        profiles=profiles,
+        known_after=known_after,
     )
     return plan.store(vocabulary), plan.captures

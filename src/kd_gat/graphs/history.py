@@ -13,6 +13,7 @@ of the same ID in the same capture (causal: nothing after the frame is read):
 - `period`: the ID's running period *before* the frame (NaN when unknown); the builder turns it
   into an expected frame count for a window.
 - `first`: index of the ID's first frame in the capture, to tell whether a window's ID is new.
+- `seen`: how many earlier frames of the ID the capture holds (0 for untracked IDs).
 
 The state per capture is bounded: only the first `max_tracked_ids` distinct IDs (in order of first
 appearance) keep their own history. Later IDs share one overflow history and always count as new
@@ -40,6 +41,7 @@ class FrameHistory:
     flip_excess: np.ndarray  # float64
     period: np.ndarray  # float64, NaN when unknown
     first: np.ndarray  # int64: the frame index where the ID's history starts
+    seen: np.ndarray  # int64: earlier frames of the ID in the capture (0 when untracked)
     tracked: np.ndarray  # bool: False for IDs beyond the per-capture state bound
     capture_start: np.ndarray  # int64: index of the first frame of the frame's capture
 
@@ -132,10 +134,12 @@ def frame_history(
         "flip_excess": excess(flip),
         "period": period,
         "first": order[run_first][run_of],
+        "seen": k,
     }
     aligned = {}
     for name, values in out.items():
         back = np.empty_like(values)
         back[order] = values
         aligned[name] = back
+    aligned["seen"][~tracked] = 0
     return FrameHistory(**aligned, tracked=tracked, capture_start=capture_start)

@@ -60,9 +60,16 @@ def apply_feature_stats(store: GraphStore, stats: dict[str, Any]) -> GraphStore:
     return replace(normalised, fingerprint=stats.get("fingerprint", ""))
 
 
-def plan_graphs(frames: pd.DataFrame, params: GraphsParams) -> WindowPlan:
+def plan_graphs(
+    frames: pd.DataFrame,
+    params: GraphsParams,
+    matches: pd.DataFrame | None = None,
+    profiles: dict[str, Any] | None = None,
+) -> WindowPlan:
     """The windows of `frames` as the graph parameters cut them (geometry, label rule, tail
-    policy, feature groups, per-ID state bound): one mapping for training and scoring."""
+    policy, feature groups, per-ID state bound), each capture reading its matched profile
+    (`matches` against `vehicle_profiles`; none when not given): one mapping for training and
+    scoring."""
     return plan_windows(
         frames,
         params.window_size,
@@ -71,6 +78,9 @@ def plan_graphs(frames: pd.DataFrame, params: GraphsParams) -> WindowPlan:
         params.min_attack_frames,
         node_features=select_features(params.feature_groups),
         max_tracked_ids=params.max_tracked_ids,
+        matches=matches,
+        profiles=None if profiles is None else profiles["profiles"],
+        known_after=params.known_after,
     )
 
 
@@ -79,8 +89,11 @@ def scoring_store(
     vocabulary: dict[str, Any],
     feature_stats: dict[str, Any],
     params: dict[str, Any],
+    matches: pd.DataFrame | None = None,
+    profiles: dict[str, Any] | None = None,
 ) -> GraphStore:
     """Every window of new captures (to score, not to train on), built like the training
-    windows: the training vocabulary, the graph parameters and the training normalisation."""
-    plan = plan_graphs(frames, GraphsParams.model_validate(params))
+    windows: the training vocabulary, the graph parameters, the captures' matched profiles and
+    the training normalisation."""
+    plan = plan_graphs(frames, GraphsParams.model_validate(params), matches, profiles)
     return apply_feature_stats(plan.store(vocabulary_from_dict(vocabulary)), feature_stats)

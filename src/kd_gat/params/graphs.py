@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-FeatureGroup = Literal["payload", "timing", "change", "oov", "history", "context"]
+FeatureGroup = Literal["payload", "timing", "change", "oov", "history", "context", "profile"]
 
 
 class GraphsParams(BaseModel):
@@ -21,7 +21,10 @@ class GraphsParams(BaseModel):
     `feature_groups`: the node feature groups the stores keep (`kd_gat.graphs.builder.
     FEATURE_GROUPS`): `payload`, `timing`, `change`, `oov` are specific to the training car's
     IDs; `history` and `context` measure each frame against its own ID's past and carry over to
-    another car. `max_tracked_ids`: IDs per capture with their own history (later ones share one).
+    another car; `profile` reads the capture's matched vehicle profile (`kd_gat.graphs.prior`).
+    `max_tracked_ids`: IDs per capture with their own history (later ones share one).
+    `known_after`: earlier frames of an ID in its capture that make it known where the matched
+    profile does not list it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -34,9 +37,10 @@ class GraphsParams(BaseModel):
     val_blocks: int = Field(5, ge=1)
     val_captures: tuple[str, ...] = ()
     feature_groups: tuple[FeatureGroup, ...] = Field(
-        ("payload", "timing", "change", "oov", "history", "context"), min_length=1
+        ("payload", "timing", "change", "oov", "history", "context", "profile"), min_length=1
     )
     max_tracked_ids: int = Field(1024, ge=1)
+    known_after: int = Field(3, ge=1)
 
     @model_validator(mode="after")
     def _label_is_reachable(self) -> GraphsParams:

@@ -75,13 +75,15 @@ def test_detector_thresholds_come_from_validation_only(
         assert (mine["threshold"] == expected).all()
 
 
-def test_matched_captures_take_the_profile_threshold(evaluation_run, profiles_run) -> None:
+def test_matched_captures_take_the_profile_threshold(
+    evaluation_run, calibration_run, profiles_run
+) -> None:
     """The shipped test_04 capture (car B) matches B's profile: its windows after the match are
     judged at each detector's threshold on B; car A's captures stay at the validation one."""
     scores = evaluation_run["window_scores"]
     profile = scores[scores["operating_point"] == "profile"]
     validation = scores[scores["operating_point"] == "validation"]
-    thresholds = profiles_run["profile_thresholds"].set_index(["model", "vehicle"])["threshold"]
+    thresholds = calibration_run["profile_thresholds"].set_index(["model", "vehicle"])["threshold"]
     matches = profiles_run["capture_matches"].set_index("capture")["profile"]
     on_b = profile["capture"].map(matches).eq("B").to_numpy()
     assert on_b.any()

@@ -99,7 +99,13 @@ def test_bad_parameters_are_rejected(table):
 
 def test_pipeline_wiring():
     pipeline = create_pipeline()
-    assert pipeline.inputs() == {"frames", "params:graphs", "params:dataset"}
+    assert pipeline.inputs() == {
+        "frames",
+        "capture_matches",
+        "vehicle_profiles",
+        "params:graphs",
+        "params:dataset",
+    }
     assert pipeline.all_outputs() >= {
         "vocabulary",
         "feature_stats",
@@ -153,3 +159,25 @@ def test_graphs_stage_on_the_shipped_sample(graphs_run, ingestion_run, stage_par
     assert {s.fingerprint for s in (train, val, *test.values())} == {stats["fingerprint"]}
     np.testing.assert_allclose(train.x.mean(axis=0), 0, atol=1e-3)
     json.dumps([vocabulary, stats, report])  # the JSON outputs serialise
+
+
+def test_captures_matched_to_a_profile_read_it(graphs_run, ingestion_run, stage_params) -> None:
+    """The shipped test_04 capture (car B) reads B's profile in the `profile` features; car A's
+    captures (unmatched) get what they would get without any profile, and no other feature
+    changes."""
+    bare = build_graph_stores(
+        ingestion_run["frames"], graphs_run["vocabulary"], stage_params["graphs"]
+    )
+    names = list(graphs_run["graphs_test_raw"]["test_01_known_vehicle_known_attack"].node_features)
+    profile = [names.index(n) for n in ("unknown_id", "profile_count_ratio", "missing_share")]
+    rest = [i for i in range(len(names)) if i not in profile]
+    for scenario, store in graphs_run["graphs_test_raw"].items():
+        other = bare[2][scenario]
+        np.testing.assert_array_equal(store.x[:, rest], other.x[:, rest])
+        if scenario.startswith("test_04"):
+            # counts against B's periods; unknown = not B's (the fuzzed IDs, on every pass)
+            assert (store.x[:, profile[1]] != other.x[:, profile[1]]).any()
+            assert store.x[:, profile[0]].mean() != other.x[:, profile[0]].mean()
+            assert ((store.x[:, profile[2]] >= 0) & (store.x[:, profile[2]] <= 1)).all()
+        else:
+            np.testing.assert_array_equal(store.x, other.x)

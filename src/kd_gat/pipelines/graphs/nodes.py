@@ -51,11 +51,17 @@ def _warn_unmatched(captures: pd.DataFrame, patterns: tuple[str, ...]) -> None:
 
 
 def build_graph_stores(
-    frames: pd.DataFrame, vocabulary: dict[str, Any], params: dict[str, Any]
+    frames: pd.DataFrame,
+    vocabulary: dict[str, Any],
+    params: dict[str, Any],
+    matches: pd.DataFrame | None = None,
+    profiles: dict[str, Any] | None = None,
 ) -> tuple[GraphStore, GraphStore, dict[str, GraphStore], dict[str, Any]]:
-    """Raw-feature graph stores for train, val and each test scenario, plus a build summary."""
+    """Raw-feature graph stores for train, val and each test scenario (each capture reading its
+    matched vehicle profile: `matches` against `profiles`; none when not given), plus a build
+    summary."""
     p = GraphsParams.model_validate(params)
-    plan = plan_graphs(frames, p)
+    plan = plan_graphs(frames, p, matches, profiles)
     captures = plan.captures
     _warn_unmatched(captures, p.val_captures)
     split = split_windows(

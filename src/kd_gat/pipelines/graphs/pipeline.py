@@ -1,5 +1,5 @@
-"""Graphs pipeline: `frames` → `vocabulary`, `graphs_train`, `graphs_val`, `graphs_test`,
-`feature_stats`, `graphs_report`."""
+"""Graphs pipeline: `frames` (with `capture_matches` and `vehicle_profiles`) → `vocabulary`,
+`graphs_train`, `graphs_val`, `graphs_test`, `feature_stats`, `graphs_report`."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -26,7 +26,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 build_graph_stores,
-                ["frames", "vocabulary", "params:graphs"],
+                ["frames", "vocabulary", "params:graphs", "capture_matches", "vehicle_profiles"],
                 [*_RAW, "graphs_build_summary"],
                 name="build_graph_stores",
             ),

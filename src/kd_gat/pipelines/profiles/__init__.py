@@ -1,5 +1,5 @@
-"""Profiles: attack-free recordings of each car → its profile and each detector's threshold on it;
-the run's captures matched to the profiles (`kd_gat.profiles`)."""
+"""Profiles: attack-free recordings of each car → its profile (ID set, periods); the run's
+captures and the recordings matched to the profiles (`kd_gat.profiles`)."""
 
 from .pipeline import create_pipeline
 

@@ -1,5 +1,7 @@
-"""Profiles nodes: attack-free recordings of each car → its profile, windows, and each detector's
-threshold on them; the run's captures matched to the profiles.
+"""Profiles nodes: attack-free recordings of each car → its profile (ID set, periods, frame
+counts); the run's captures and the recordings matched to the profiles. Frames only: the graphs
+read the matched profile of every capture (`kd_gat.graphs.prior`), and the calibration stage
+sets each detector's threshold on the recordings once the models are trained.
 
 A recording whose content equals a capture of the run (training or test) is never used: it is
 listed in the calibration report with the capture it repeats. The training car's own profile
@@ -10,57 +12,26 @@ listed in the calibration report with the capture it repeats. The training car's
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from torch import nn
 
-from kd_gat.fingerprint import check_same
-from kd_gat.graphs.normalise import scoring_store
 from kd_gat.graphs.splits import held_out_captures
-from kd_gat.graphs.store import GraphStore
 from kd_gat.ingestion.captures import RawCapture, describe_unlabelled
 from kd_gat.ingestion.frames import FRAME_COLUMNS
 from kd_gat.ingestion.validate import deduplicate, validate_captures
-from kd_gat.localisation import node_threshold
-from kd_gat.params.evaluation import EvaluationParams
 from kd_gat.params.graphs import GraphsParams
 from kd_gat.params.ingestion import IngestionParams
 from kd_gat.params.profiles import ProfilesParams
-from kd_gat.params.scoring import ScoringParams
 from kd_gat.profiles import (
+    TRAINING_CAR,
     ProfileError,
-    budget_threshold,
     build_profile,
     match_captures,
-    warmup_windows,
+    vehicle_of,
 )
-from kd_gat.roster import Detector
-from kd_gat.scoring import detector_outputs, node_outputs
 
 log = logging.getLogger(__name__)
-
-THRESHOLD_COLUMNS = [
-    "model",
-    "vehicle",
-    "threshold",
-    "windows",
-    "minutes",
-    "allowed_alarms",
-    "max_score",
-]
-
-
-def vehicle_of(capture: str | pd.Series) -> str | pd.Series:
-    """A calibration capture's vehicle: the first folder of its path."""
-    if isinstance(capture, pd.Series):
-        return capture.astype(str).str.split("/", n=1).str[0]
-    return capture.split("/", 1)[0]
-
-
-TRAINING_CAR = "training_car"
 
 
 def held_out_recordings(frames: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
@@ -139,148 +110,11 @@ def build_vehicle_profiles(
     return {"profiles": profiles, "refused": refused}
 
 
-def build_calibration_graphs(
-    frames: pd.DataFrame,
-    profiles: dict[str, Any],
-    vocabulary: dict[str, Any],
-    feature_stats: dict[str, Any],
-    params: dict[str, Any],
-) -> dict[str, GraphStore]:
-    """One store per profiled vehicle: the windows of its recordings, built like training's."""
-    vehicles = vehicle_of(frames["capture"]) if len(frames) else pd.Series([], dtype=str)
-    return {
-        vehicle: scoring_store(
-            frames[(vehicles == vehicle).to_numpy()].reset_index(drop=True),
-            vocabulary,
-            feature_stats,
-            params,
-        )
-        for vehicle in sorted(profiles["profiles"])
-    }
-
-
-def _score_recordings(
-    score: Callable[..., dict[str, pd.DataFrame]],
-    model: nn.Module,
-    calibration_graphs: dict[str, GraphStore],
-    params: dict[str, Any],
-    profiles_params: dict[str, Any],
-    detector: Detector,
-    columns: list[str],
-) -> pd.DataFrame:
-    """`score` (`detector_outputs` or `node_outputs`) over every profile recording, as one
-    table of `columns`: each row with its `model`, `vehicle` and `warmup` (its window ends in the
-    recording's first `warmup_s`: it sets no threshold)."""
-    for vehicle, store in calibration_graphs.items():
-        name = f"calibration_graphs[{vehicle}]"
-        check_same(f"{detector.name}.model", model.fingerprint, name, store.fingerprint)
-    outputs = score(model, calibration_graphs, ScoringParams.model_validate(params).batch_size)
-    warmup_s = ProfilesParams.model_validate(profiles_params).warmup_s
-    parts = [
-        out.assign(
-            model=detector.name,
-            vehicle=vehicle,
-            window=out["window"].to_numpy(np.int64),
-            warmup=warmup_windows(calibration_graphs[vehicle].windows, warmup_s)[
-                out["window"].to_numpy(np.int64)
-            ],
-        )[columns]
-        for vehicle, out in outputs.items()
-    ]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-
-
-def score_profiles(
-    model: nn.Module,
-    calibration_graphs: dict[str, GraphStore],
-    params: dict[str, Any],
-    profiles_params: dict[str, Any],
-    *,
-    detector: Detector,
-) -> pd.DataFrame:
-    """The detector's score on every window of every profile recording (`model`, `vehicle`,
-    `window`, `score`, `warmup`)."""
-    columns = ["model", "vehicle", "window", "score", "warmup"]
-    table = _score_recordings(
-        detector_outputs, model, calibration_graphs, params, profiles_params, detector, columns
-    )
-    return table.astype({"score": np.float64}) if len(table) else table
-
-
-def score_profile_nodes(
-    model: nn.Module,
-    calibration_graphs: dict[str, GraphStore],
-    params: dict[str, Any],
-    profiles_params: dict[str, Any],
-    *,
-    detector: Detector,
-) -> pd.DataFrame:
-    """The detector's node scores on every profile recording (`model`, `vehicle`, `window`,
-    `node`, `node_score`, `warmup`): what an implicated node scores above on the car's clean
-    traffic."""
-    columns = ["model", "vehicle", "window", "node", "node_score", "warmup"]
-    return _score_recordings(
-        node_outputs, model, calibration_graphs, params, profiles_params, detector, columns
-    )
-
-
-def calibrate_nodes(params: dict[str, Any], **node_outputs: pd.DataFrame) -> pd.DataFrame:
-    """`profile_node_thresholds`: per detector and profile, the `node_quantile` of its node
-    scores on the profile's recording after warm-up (columns model, vehicle, node_threshold,
-    nodes)."""
-    q = EvaluationParams.model_validate(params).node_quantile
-    rows = [
-        {
-            "model": name,
-            "vehicle": vehicle,
-            "node_threshold": node_threshold(group["node_score"].to_numpy(), q),
-            "nodes": len(group),
-        }
-        for name, outputs in sorted(node_outputs.items())
-        for vehicle, group in outputs[~outputs["warmup"].astype(bool)].groupby("vehicle")
-    ]
-    return pd.DataFrame(rows, columns=["model", "vehicle", "node_threshold", "nodes"])
-
-
-def calibrate_detectors(
-    profiles: dict[str, Any], params: dict[str, Any], **profile_outputs: pd.DataFrame
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Each detector's threshold per profile for the false-alarm budget over the recording's
-    windows after warm-up, as a table and inside the profiles (with the detector's score
-    quantiles on those windows)."""
-    p = ProfilesParams.model_validate(params)
-    rows = []
-    calibrated = {v: dict(profile, detectors={}) for v, profile in profiles["profiles"].items()}
-    for name, outputs in sorted(profile_outputs.items()):
-        settled = outputs[~outputs["warmup"].astype(bool)]
-        for vehicle, group in settled.groupby("vehicle", sort=True):
-            scores = group["score"].to_numpy()
-            minutes = profiles["profiles"][vehicle]["minutes"]
-            allowed = int(np.floor(p.false_alarms_per_hour * minutes / 60.0))
-            threshold = budget_threshold(scores, allowed)
-            rows.append(
-                {
-                    "model": name,
-                    "vehicle": vehicle,
-                    "threshold": threshold,
-                    "windows": len(scores),
-                    "minutes": minutes,
-                    "allowed_alarms": allowed,
-                    "max_score": float(scores.max()),
-                }
-            )
-            quantiles = {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99, 0.999)}
-            calibrated[vehicle]["detectors"][name] = {"threshold": threshold} | {
-                "score_quantiles": quantiles
-            }
-    table = pd.DataFrame(rows, columns=THRESHOLD_COLUMNS)
-    return table, {"profiles": calibrated, "refused": profiles["refused"]}
-
-
-def match_run_captures(
+def match_to_profiles(
     frames: pd.DataFrame, profiles: dict[str, Any], params: dict[str, Any]
 ) -> pd.DataFrame:
-    """Every capture of the run matched (or not) to a profile by the IDs of its first seconds."""
+    """Every capture of `frames` (the run's, or the recordings) matched (or not) to a profile
+    by the IDs of its first seconds."""
     p = ProfilesParams.model_validate(params)
     matches = match_captures(
         frames, profiles["profiles"], p.match_seconds, p.min_count, p.min_jaccard

@@ -1,54 +1,21 @@
 """Profiles pipeline: `calibration_captures` (attack-free recordings, one folder per car) →
 `vehicle_profiles` (with the training car's, from its attack-free captures held out from
-training), `calibration_graphs`, per detector `<name>.profile_outputs`, the thresholds
-(`profile_thresholds`, `calibrated_profiles`), node thresholds for localisation
-(`profile_node_thresholds`, from `<name>.profile_node_outputs`) and `capture_matches` for the
-run's captures."""
+training); the run's captures matched to them (`capture_matches`) and the recordings too
+(`calibration_matches`). Frames only: it runs before the graphs, which read each capture's
+matched profile."""
 
 from kedro.pipeline import Node, Pipeline
 
-from kd_gat import roster
-from kd_gat.pipelines.templates import bind
-
 from .nodes import (
-    build_calibration_graphs,
     build_vehicle_profiles,
-    calibrate_detectors,
-    calibrate_nodes,
     held_out_recordings,
     ingest_calibration,
-    match_run_captures,
-    score_profile_nodes,
-    score_profiles,
+    match_to_profiles,
 )
 
 
-def _scoring(detector: roster.Detector) -> Pipeline:
-    return Pipeline(
-        [
-            Node(
-                bind(score_profiles, detector=detector),
-                inputs=["model", "calibration_graphs", "params:scoring", "params:profiles"],
-                outputs="profile_outputs",
-                name="score_profiles",
-            ),
-            Node(
-                bind(score_profile_nodes, detector=detector),
-                inputs=["model", "calibration_graphs", "params:scoring", "params:profiles"],
-                outputs="profile_node_outputs",
-                name="score_profile_nodes",
-            ),
-        ],
-        namespace=detector.name,
-        inputs={"calibration_graphs"},
-        parameters={"params:scoring", "params:profiles"},
-        tags=[detector.name],
-    )
-
-
 def create_pipeline(**kwargs) -> Pipeline:
-    detectors = roster.detector_names()
-    shared = Pipeline(
+    return Pipeline(
         [
             Node(
                 held_out_recordings,
@@ -74,42 +41,17 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="build_vehicle_profiles",
             ),
             Node(
-                build_calibration_graphs,
-                inputs=[
-                    "calibration_frames",
-                    "vehicle_profiles",
-                    "vocabulary",
-                    "feature_stats",
-                    "params:graphs",
-                ],
-                outputs="calibration_graphs",
-                name="build_calibration_graphs",
-            ),
-            Node(
-                calibrate_detectors,
-                inputs={
-                    "profiles": "vehicle_profiles",
-                    "params": "params:profiles",
-                    **{d: f"{d}.profile_outputs" for d in detectors},
-                },
-                outputs=["profile_thresholds", "calibrated_profiles"],
-                name="calibrate_detectors",
-            ),
-            Node(
-                calibrate_nodes,
-                inputs={
-                    "params": "params:evaluation",
-                    **{d: f"{d}.profile_node_outputs" for d in detectors},
-                },
-                outputs="profile_node_thresholds",
-                name="calibrate_nodes",
-            ),
-            Node(
-                match_run_captures,
+                match_to_profiles,
                 inputs=["frames", "vehicle_profiles", "params:profiles"],
                 outputs="capture_matches",
                 name="match_run_captures",
             ),
-        ]
+            Node(
+                match_to_profiles,
+                inputs=["calibration_frames", "vehicle_profiles", "params:profiles"],
+                outputs="calibration_matches",
+                name="match_recordings",
+            ),
+        ],
+        tags=["profiles"],
     )
-    return shared + sum((_scoring(d) for d in roster.DETECTORS), Pipeline([]))

@@ -1,0 +1,59 @@
+"""Calibration stage, in-process on the shipped sample: every detector scores the slice of car
+B's attack-free traffic and gets B's threshold for the false-alarm budget and a node threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kd_gat import roster
+from kd_gat.pipelines.calibration import create_pipeline
+from kd_gat.profiles import budget_threshold
+
+
+def test_one_scoring_namespace_per_detector() -> None:
+    pipe = create_pipeline()
+    namespaces = {n.namespace for n in pipe.nodes if n.namespace}
+    assert namespaces == set(roster.detector_names())
+    assert {f"{d}.profile_outputs" for d in roster.detector_names()} <= pipe.all_outputs()
+
+
+def test_thresholds_keep_the_budget_on_the_recording(calibration_run, stage_params) -> None:
+    table = calibration_run["profile_thresholds"]
+    assert set(table["model"]) == set(roster.detector_names())
+    budget = stage_params["profiles"]["false_alarms_per_hour"]
+    warmup_s = stage_params["profiles"]["warmup_s"]
+    windows = calibration_run["calibration_graphs"]["B"].windows
+    for row in table.itertuples():
+        outputs = calibration_run[f"{row.model}.profile_outputs"]
+        mine = outputs[outputs["vehicle"] == row.vehicle]
+        # the windows of the recording's first seconds are marked and set no threshold
+        ends = windows["end_time"].to_numpy()[mine["window"]]
+        first = windows["start_time"].min()
+        assert (mine["warmup"].to_numpy() == (ends < first + warmup_s)).all()
+        assert mine["warmup"].any()
+        scores = mine.loc[~mine["warmup"], "score"].to_numpy()
+        assert len(scores) == row.windows
+        flagged = int((scores >= row.threshold).sum())
+        assert flagged <= np.floor(budget * row.minutes / 60)
+        assert flagged == row.allowed_alarms or row.threshold > scores.max()
+    calibrated = calibration_run["calibrated_profiles"]["profiles"]["B"]["detectors"]
+    assert set(calibrated) == set(roster.detector_names())
+
+
+def test_budget_threshold() -> None:
+    scores = np.array([0.1, 0.5, 0.3, 0.9, 0.7])
+    assert (scores >= budget_threshold(scores, 0)).sum() == 0
+    assert (scores >= budget_threshold(scores, 2)).sum() == 2
+    assert budget_threshold(scores, 10) == pytest.approx(0.1)
+
+
+def test_node_thresholds_are_the_node_quantile_of_each_profile(calibration_run, params) -> None:
+    thresholds = calibration_run["profile_node_thresholds"].set_index(["model", "vehicle"])
+    store = calibration_run["calibration_graphs"]["B"]
+    q = params["evaluation"]["node_quantile"]
+    for name in roster.detector_names():
+        nodes = calibration_run[f"{name}.profile_node_outputs"]
+        assert len(nodes) == store.node_ptr[-1]  # every node of every profile window
+        expected = np.quantile(nodes.loc[~nodes["warmup"], "node_score"], q)
+        assert thresholds.loc[(name, "B"), "node_threshold"] == pytest.approx(expected)
