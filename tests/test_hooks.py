@@ -62,11 +62,12 @@ def test_a_bad_detector_override_fails_up_front() -> None:
         ({"raw_root": "data", "dataset": None}, "dataset"),
         ({"raw_root": "data", "dataset": "../x"}, "dataset"),
         ({"raw_root": "data", "dataset": ".."}, "dataset"),
-        ({"raw_root": "d", "dataset": "s", "inference_gat": "vgae_teacher"}, "not a gat detector"),
-        ({"raw_root": "d", "dataset": "s", "inference_fusion": "dqn"}, "not a fusion pair"),
+        ({"raw_root": "d", "dataset": "s", "inference_detector": "dqn"}, "not a detector"),
     ],
 )
 def test_misspelt_or_empty_top_level_parameters_fail_up_front(params, message) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         validate_parameters(params)
-    validate_parameters({"raw_root": "data", "dataset": "set_01", "inference_gat": "gat_teacher"})
+    validate_parameters(
+        {"raw_root": "data", "dataset": "set_01", "inference_detector": "gat_teacher"}
+    )

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kd_gat.profiles import ProfileError, build_profile, jaccard, match_captures
+from kd_gat.profiles import (
+    ProfileError,
+    build_profile,
+    distillation_windows,
+    jaccard,
+    match_captures,
+)
 from tests.conftest import SHARED
 from tests.graphs.factory import capture, frames
 
@@ -128,3 +134,21 @@ def test_shared_captures_match_their_own_car(shared_frames):
     # Car A is B's sibling (79 % of IDs shared) but must not pass for it.
     assert pd.isna(matches.loc["A/DoS-3", "profile"])
     assert 0.6 < matches.loc["A/DoS-3", "jaccard"] < 0.9
+
+
+def test_the_last_share_of_other_cars_recordings_is_kept_for_distillation():
+    """Two recordings of car B (0–10 s and 100–104 s) and one of the training car: with share
+    0.3, B's windows starting in the last 30 % of each recording's span teach, the rest (and
+    every training-car window) calibrate; share 0 keeps none."""
+    starts = np.array([0.0, 2.0, 4.0, 6.0, 8.0, 100.0, 101.0, 102.0, 103.0, 0.0, 5.0])
+    windows = pd.DataFrame(
+        {
+            "capture": ["B/r1"] * 5 + ["B/r2"] * 4 + ["training_car/train_01/a"] * 2,
+            "start_time": starts,
+            "end_time": starts + 1.0,
+        }
+    )
+    kept = distillation_windows(windows, 0.3)
+    # r1 spans 0–9 s: starts ≥ 6.3 s; r2 spans 100–104 s: starts ≥ 102.8 s
+    assert kept.tolist() == [False] * 4 + [True] + [False] * 3 + [True] + [False] * 2
+    assert not distillation_windows(windows, 0.0).any()

@@ -371,6 +371,17 @@ def event_detection(events: pd.DataFrame, decisions: pd.DataFrame) -> pd.DataFra
     return ev.assign(detected=detected, latency_s=latency)[DETECTION_COLUMNS]
 
 
+def alarm_starts(
+    group: np.ndarray, start: np.ndarray, end: np.ndarray, merge_s: float
+) -> np.ndarray:
+    """True where a flagged window starts an alarm. The windows are sorted by group (e.g.
+    capture) then start time; one starting less than `merge_s` after the previous flagged
+    window of its group ends continues that alarm."""
+    new = np.ones(len(group), dtype=bool)
+    new[1:] = (group[1:] != group[:-1]) | (start[1:] - end[:-1] >= merge_s)
+    return new
+
+
 def false_alarms(decisions: pd.DataFrame, merge_s: float) -> pd.DataFrame:
     """Merged alarms and benign time per (model, scenario, capture), over benign windows.
 
@@ -382,9 +393,8 @@ def false_alarms(decisions: pd.DataFrame, merge_s: float) -> pd.DataFrame:
     start = benign["start_time"].to_numpy(np.float64)
     end = benign["end_time"].to_numpy(np.float64)
     flagged = benign["flagged"].to_numpy(bool)
-    g, s, e = group[flagged], start[flagged], end[flagged]
-    new = np.ones(len(g), dtype=bool)
-    new[1:] = (g[1:] != g[:-1]) | (s[1:] - e[:-1] >= merge_s)
+    g = group[flagged]
+    new = alarm_starts(g, start[flagged], end[flagged], merge_s)
     n_groups = int(group.max()) + 1 if len(group) else 0
     alarms = np.bincount(g[new], minlength=n_groups)
     benign_s = np.bincount(group, weights=end - start, minlength=n_groups)

@@ -15,6 +15,8 @@ A detector ranks windows; where it draws the line decides what a user sees. Two 
   uncalibrated.
 
 Both are computed without reading a label: shuffling the test labels changes no threshold.
+`zero_shot_threshold` is the one place a detector's validation threshold (window and node) is
+set; the calibration stage tabulates it for evaluation and inference.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+
+from kd_gat.localisation import node_threshold
+from kd_gat.metrics import choose_threshold
 
 VALIDATION, PROFILE = "validation", "profile"
 OPERATING_POINTS = (VALIDATION, PROFILE)
@@ -37,6 +42,25 @@ COLUMNS = [
     "profile",
     "calibrated",
 ]
+
+
+ZERO_SHOT_COLUMNS = ["model", "threshold", "node_threshold"]
+
+
+def zero_shot_threshold(
+    window_outputs: pd.DataFrame,
+    node_outputs: pd.DataFrame,
+    normal_quantile: float,
+    node_quantile: float,
+) -> tuple[float, float]:
+    """A detector's zero-shot operating point, from the training car's validation windows only:
+    the window threshold it chose there (`choose_threshold`) and the node threshold (the
+    `node_quantile` of its node scores on the benign validation windows)."""
+    val = window_outputs[window_outputs["split"] == "val"]
+    threshold = choose_threshold(val["label"].to_numpy(), val["score"].to_numpy(), normal_quantile)
+    benign = val.loc[val["label"].to_numpy() == 0, "window"].to_numpy(np.int64)
+    nodes = node_outputs[(node_outputs["split"] == "val") & node_outputs["window"].isin(benign)]
+    return threshold, node_threshold(nodes["node_score"].to_numpy(), node_quantile)
 
 
 def _window_meta(windows: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -91,6 +91,19 @@ def warmup_windows(windows: pd.DataFrame, seconds: float) -> np.ndarray:
     return (windows["end_time"] < start + seconds).to_numpy(bool)
 
 
+def distillation_windows(windows: pd.DataFrame, share: float) -> np.ndarray:
+    """True for the windows (a store's window table of profile recordings) kept for
+    distillation: those starting in the last `share` of their recording's time span, on cars
+    other than the training car. The rest set the thresholds: a window that taught a student is
+    never one that calibrates it."""
+    capture = windows["capture"].astype(str)
+    times = windows.groupby(capture.to_numpy(), sort=False)
+    first = times["start_time"].transform("min").to_numpy(np.float64)
+    last = times["end_time"].transform("max").to_numpy(np.float64)
+    late = windows["start_time"].to_numpy(np.float64) >= last - share * (last - first)
+    return (share > 0) & late & (vehicle_of(capture) != TRAINING_CAR).to_numpy()
+
+
 def capture_starts(frames: pd.DataFrame, seconds: float, min_count: int) -> dict[str, np.ndarray]:
     """Per capture: the IDs seen at least `min_count` times in its first `seconds`."""
     t0 = frames.groupby("capture", observed=True)["timestamp"].transform("min")

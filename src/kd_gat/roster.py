@@ -18,12 +18,15 @@ Kind = Literal["gat", "vgae"]
 @dataclass(frozen=True)
 class Detector:
     """A window detector: `kind` (model family), `scale` (a `model_scales` preset) and, for a
-    distilled student, the `teacher` it learns from (trained in the distillation stage)."""
+    distilled student, the `teacher` it learns from (trained in the distillation stage);
+    `profile_kd`: the student also learns its teacher's outputs on the profiles' unlabelled
+    windows of other cars (`distillation_graphs`)."""
 
     name: str
     kind: Kind
     scale: str
     teacher: str | None = None
+    profile_kd: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,11 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("gat_teacher", "gat", "large"),
     Detector("gat_student", "gat", "small"),
     Detector("gat_student_kd", "gat", "small", teacher="gat_teacher"),
+    Detector("gat_student_pkd", "gat", "small", teacher="gat_teacher", profile_kd=True),
     Detector("vgae_teacher", "vgae", "large"),
     Detector("vgae_student", "vgae", "small"),
     Detector("vgae_student_kd", "vgae", "small", teacher="vgae_teacher"),
+    Detector("vgae_student_pkd", "vgae", "small", teacher="vgae_teacher", profile_kd=True),
 )
 
 FUSIONS: tuple[FusionPair, ...] = (
@@ -79,6 +84,8 @@ def check_roster(
         raise ValueError(f"roster: names used twice: {duplicates}")
     by_name = {d.name: d for d in detectors}
     for d in detectors:
+        if d.profile_kd and d.teacher is None:
+            raise ValueError(f"roster: {d.name} learns on profile windows but has no teacher")
         if d.teacher is None:
             continue
         teacher = by_name.get(d.teacher)

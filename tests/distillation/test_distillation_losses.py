@@ -114,3 +114,32 @@ def test_latent_distillation_matches_teacher_latents() -> None:
     assert plain(s_out, batch, t_out).loss.item() == pytest.approx(
         VGAELoss(VGAELossParams())(s_out, batch).loss.item()
     )
+
+
+def test_the_transfer_term_is_the_distillation_part_without_labels() -> None:
+    """What unlabelled profile windows teach: the loss on labelled windows minus its task part,
+    and it does not read a label."""
+    student = torch.tensor([[2.0, -1.0], [0.5, 0.3]])
+    teacher = torch.tensor([[3.0, 0.0], [-0.5, 1.0]])
+    gat = SoftLabelDistillation(ClassificationLoss(), GATDistillationParams(alpha=0.7))
+    labelled = gat(student, _Batch([0, 1]), teacher)
+    task = ClassificationLoss()(student, _Batch([0, 1])).loss
+    transfer = gat.transfer(student, None, teacher)  # no batch, no label
+    assert transfer.item() == pytest.approx((labelled.loss - 0.3 * task).item(), rel=1e-5)
+
+    graphs = synthetic_windows(16, num_ids=32, seed=2)
+    batch = next(iter(DataLoader(graphs, batch_size=16)))
+    cfg = {"heads": 2, "layers": 1, "embed_dim": 4, "dropout": 0.0}
+    torch.manual_seed(0)
+    teacher_vgae, student_vgae = (
+        build_model("vgae", architecture("vgae", **cfg, hidden=h, latent=z), num_ids=32,
+                    node_dim=8, edge_dim=4).eval()
+        for h, z in ((16, 8), (8, 4))
+    )  # fmt: skip
+    vgae = LatentDistillation(VGAELoss(VGAELossParams()), 4, 8, VGAEDistillationParams(alpha=0.4))
+    s_out, t_out = student_vgae(batch), teacher_vgae(batch)
+    out = vgae(s_out, batch, t_out)
+    task = VGAELoss(VGAELossParams())(s_out, batch).loss
+    assert vgae.transfer(s_out, None, t_out).item() == pytest.approx(
+        (out.loss - 0.6 * task).item(), rel=1e-4
+    )

@@ -39,9 +39,12 @@ CONF = PROJECT / "conf"
 DATASET = SAMPLE / "set_01"
 PROFILES = SAMPLE.parent / "vehicle_profiles"
 STAGES = (*DEFAULT_STAGES, *ON_DEMAND)  # the default run, in order, then on demand
-# new captures for the inference stage: the first rows of a shipped test capture, labels dropped
-NEW_CAPTURE_SOURCE = DATASET / "test_01_known_vehicle_known_attack" / "DoS-3.csv.gz"
-NEW_CAPTURE_ROWS = 3_050
+# new captures for the inference stage (labels dropped): file → (shipped test capture, rows)
+CAR_B_TEST = DATASET / "test_04_unknown_vehicle_unknown_attack" / "systematic-4.csv.gz"
+NEW_CAPTURES = {
+    "car_a/drive.csv": (DATASET / "test_01_known_vehicle_known_attack" / "DoS-3.csv.gz", 3_050),
+    "car_b/drive.csv": (CAR_B_TEST, 20_000),
+}
 
 
 class KeptDataset(MemoryDataset):
@@ -130,14 +133,16 @@ def run_stage(
 
 
 def write_new_captures(root: Path) -> Path:
-    """A folder of new, unlabelled captures: `car_a/drive.csv`, the first rows of a shipped test
-    capture without its `attack` column."""
-    with gzip.open(NEW_CAPTURE_SOURCE, "rt") as f:
-        lines = [next(f) for _ in range(NEW_CAPTURE_ROWS + 1)]
-    unlabelled = [line.rstrip("\n").rsplit(",", 1)[0] + "\n" for line in lines]
-    assert unlabelled[0] == "timestamp,arbitration_id,data_field\n"
-    (root / "car_a").mkdir(parents=True)
-    (root / "car_a" / "drive.csv").write_text("".join(unlabelled))
+    """A folder of new, unlabelled captures, shipped test captures without their `attack`
+    column: `car_a/drive.csv`, the first rows of one of car A's (no profile), and
+    `car_b/drive.csv`, the whole of car B's test_04 capture (B's profile)."""
+    for name, (source, rows) in NEW_CAPTURES.items():
+        with gzip.open(source, "rt") as f:
+            lines = [line for _, line in zip(range(rows + 1), f, strict=False)]
+        unlabelled = [line.rstrip("\n").rsplit(",", 1)[0] + "\n" for line in lines]
+        assert unlabelled[0] == "timestamp,arbitration_id,data_field\n"
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("".join(unlabelled))
     return root
 
 
@@ -181,23 +186,22 @@ for _previous, _stage in itertools.pairwise(DEFAULT_STAGES):
 
 
 @pytest.fixture(scope="session")
-def inference_models() -> dict[str, str]:
-    """Catalog entry → the model it loads by default (globals.yml `inference`)."""
-    chosen = config_loader("smoke")["globals"]["inference"]
-    return {f"inference_{role}": f"{name}.model" for role, name in chosen.items()}
+def inference_detector() -> str:
+    """The detector batch inference deploys by default (globals.yml `inference.detector`)."""
+    return config_loader("smoke")["globals"]["inference"]["detector"]
 
 
 @pytest.fixture(scope="session")
 def inference_run(
     fusion_run: StageRun,
-    inference_models: dict[str, str],
+    inference_detector: str,
     stage_params: dict,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> StageRun:
     new = write_new_captures(tmp_path_factory.mktemp("inference") / "new_captures")
     supply = fusion_run.artifacts | {
         "inference_captures": CaptureFolderDataset(str(new), labelled=False).load(),
-        **{entry: fusion_run.artifacts[model] for entry, model in inference_models.items()},
+        "inference_detector": fusion_run.artifacts[f"{inference_detector}.model"],
     }
     return run_stage("inference", supply, stage_params)
 
@@ -208,9 +212,12 @@ def small_graphs() -> StageRun:
     vocabulary and feature statistics for the node unit tests."""
     from tests.pipelines.factory import GRAPHS, small_frames
 
+    no_matches = pd.DataFrame(columns=["capture", "profile", "matched_from"])
     supply = {
         "frames": small_frames(),
-        "capture_matches": pd.DataFrame(columns=["capture", "profile", "matched_from"]),
+        "capture_matches": no_matches,
         "vehicle_profiles": {"profiles": {}, "refused": {}},  # no vehicle profile
+        "calibration_frames": small_frames().head(0),  # and no recording
+        "calibration_matches": no_matches,
     }
-    return run_stage("graphs", supply, {"graphs": GRAPHS, "dataset": "small"})
+    return run_stage("graphs", supply, {"graphs": GRAPHS, "dataset": "small", "profiles": {}})

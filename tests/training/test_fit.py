@@ -162,6 +162,7 @@ def test_an_unreadable_checkpoint_is_an_error_naming_it(data, tmp_path):
 @pytest.mark.parametrize("kind", ["gat", "vgae"])
 def test_checkpoint_round_trip_gives_identical_outputs(kind, data, tmp_path):
     model = build_model(kind, tiny(kind), **data_sizes(data[0])).eval()
+    model.name, model.fingerprint = f"{kind}_student", "set_x:0123"
     batch = Batch.from_data_list(data[1][:8])
     buffer = io.BytesIO()
     save_model(model, buffer)
@@ -170,6 +171,7 @@ def test_checkpoint_round_trip_gives_identical_outputs(kind, data, tmp_path):
     score = (lambda m: m(batch)) if kind == "gat" else (lambda m: m.anomaly_score(batch))
     assert torch.equal(score(model), score(loaded))
     assert loaded.config == model.config
+    assert (loaded.name, loaded.fingerprint) == (f"{kind}_student", "set_x:0123")
 
 
 def test_versioned_model_dataset_round_trip(data, tmp_path):

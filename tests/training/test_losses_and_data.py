@@ -109,3 +109,19 @@ def test_loader_uses_the_store_vectorised_batching_when_present():
     (plain,) = graph_loader(windows, [1, 3, 5], batch_size=8)  # no `batch`: Data per window
     assert torch.equal(plain.x, batch.x)
     assert torch.equal(plain.edge_index, batch.edge_index)
+
+
+def test_profile_windows_ride_along_each_training_batch():
+    """A student with unlabelled profile windows gets `{"train", "profile"}` batches; the
+    shorter loader cycles (Lightning's default for training), validation is unchanged."""
+    train, val = synthetic_windows(40, seed=0), synthetic_windows(10, seed=1)
+    profile = synthetic_windows(12, seed=2)
+    dm = GraphDataModule(train, val, batch_size=8, seed=0, profile=profile)
+    loaders = dm.train_dataloader()
+    assert set(loaders) == {"train", "profile"}
+    assert sum(b.num_graphs for b in loaders["profile"]) == len(profile)
+    assert sum(b.num_graphs for b in loaders["train"]) == len(train)
+    assert sum(b.num_graphs for b in dm.val_dataloader()) == len(val)
+    # no profile window: the plain loader
+    empty = GraphDataModule(train, val, batch_size=8, seed=0, profile=[])
+    assert not isinstance(empty.train_dataloader(), dict)

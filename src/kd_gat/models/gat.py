@@ -43,6 +43,7 @@ class GATClassifier(nn.Module):
         super().__init__()
         self.config: dict[str, Any] = config
         self.fingerprint = ""  # of the graphs it is trained on (`kd_gat.fingerprint`)
+        self.name = ""  # its roster name, set when it is trained
         self.encoder = NodeEncoder(num_ids, node_dim, embed_dim, hidden, can_ids)
         self.gnn = GATv2Stack(hidden, heads, layers, edge_dim, dropout)
         self.jk = JumpingKnowledge(jk, channels=hidden, num_layers=layers)

@@ -1,4 +1,4 @@
-"""Model files: `{"kind", "config", "state_dict", "fingerprint"}`, loaded with
+"""Model files: `{"kind", "config", "state_dict", "fingerprint", "name"}`, loaded with
 `torch.load(weights_only=True)`.
 
 Only tensors and plain Python values are stored, so loading never unpickles code. Beside the
@@ -18,13 +18,16 @@ from kd_gat.models import model_from_config
 
 
 def model_payload(model: nn.Module) -> dict[str, Any]:
-    """What is saved: the model kind, the arguments that built it, its weights on CPU and the
-    fingerprint of the graphs it was trained on (`kd_gat.fingerprint`; "" if unknown)."""
+    """What is saved: the model kind, the arguments that built it, its weights on CPU, the
+    fingerprint of the graphs it was trained on (`kd_gat.fingerprint`; "" if unknown) and its
+    roster name ("" if unknown), so that thresholds set for a name are never applied to
+    another model."""
     return {
         "kind": model.kind,
         "config": dict(model.config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "fingerprint": model.fingerprint,
+        "name": getattr(model, "name", ""),
     }
 
 
@@ -33,6 +36,7 @@ def model_from_payload(payload: Mapping[str, Any]) -> nn.Module:
     model = model_from_config(payload["kind"], payload["config"])
     model.load_state_dict(payload["state_dict"])
     model.fingerprint = payload.get("fingerprint", "")
+    model.name = payload.get("name", "")
     return model.eval()
 
 

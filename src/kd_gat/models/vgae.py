@@ -109,6 +109,7 @@ class GraphVGAE(nn.Module):
         super().__init__()
         self.config: dict[str, Any] = config
         self.fingerprint = ""  # of the graphs it is trained on (`kd_gat.fingerprint`)
+        self.name = ""  # its roster name, set when it is trained
         self.latent = latent
         self.encoder = NodeEncoder(num_ids, node_dim, embed_dim, hidden, can_ids)
         self.gnn = GATv2Stack(hidden, heads, layers, edge_dim, dropout)

@@ -12,6 +12,7 @@ from kd_gat.params.distillation import DistillationParams
 from kd_gat.params.evaluation import EvaluationParams
 from kd_gat.params.fusion import FusionParams
 from kd_gat.params.graphs import GraphsParams
+from kd_gat.params.inference import InferenceParams
 from kd_gat.params.ingestion import IngestionParams
 from kd_gat.params.profiles import ProfilesParams
 from kd_gat.params.scoring import ScoringParams
@@ -29,4 +30,5 @@ PARAMETER_MODELS: dict[str, type[BaseModel] | type[RootModel]] = {
     "profiles": ProfilesParams,
     "fusion": FusionParams,
     "evaluation": EvaluationParams,
+    "inference": InferenceParams,
 }

@@ -20,6 +20,9 @@ class ProfilesParams(Strict):
     `warmup_s`: windows ending within a recording's first `warmup_s` seconds set no threshold:
     the history features (each ID against its own past) have no past yet, and one such window
     would otherwise set the threshold (measured: the VGAEs' highest profile scores are all there).
+    `distillation_share`: the last share of each recording of a car other than the training car
+    is kept for distillation (students that learn their teacher's outputs on it, no labels) and
+    sets no threshold; the earlier part calibrates every detector. 0: every window calibrates.
     """
 
     min_minutes: float = Field(1.0, ge=0)
@@ -28,3 +31,4 @@ class ProfilesParams(Strict):
     min_jaccard: float = Field(0.9, gt=0, le=1)
     false_alarms_per_hour: float = Field(5.0, ge=0)
     warmup_s: float = Field(3.0, ge=0)
+    distillation_share: float = Field(0.5, ge=0, lt=1)

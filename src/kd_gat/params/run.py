@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from kd_gat import roster
 from kd_gat.params.base import Strict
@@ -14,7 +14,7 @@ class RunParams(Strict):
     """`raw_root`/`dataset`: the data (`<raw_root>/<dataset>/<split folder>/<capture>`); every
     artifact of a run lives under a folder named after `dataset`. `calibration_root`: the
     attack-free recordings, one folder per car, that make the vehicle profiles. `input_root`: new
-    captures to score; `inference_*`: the roster names of the models that score them."""
+    captures to score; `inference_detector`: the roster name of the detector that scores them."""
 
     # no default in practice (conf/base/globals.yml gives both); a given value must be valid,
     # so `--params dataset=` (None) or `dataset=../x` fails before any node runs
@@ -22,9 +22,7 @@ class RunParams(Strict):
     dataset: str = Field(None, pattern=NAME, description="a folder name: letters, digits, _ . -")
     calibration_root: str | None = Field(None, min_length=1)
     input_root: str | None = None
-    inference_vgae: str | None = None
-    inference_gat: str | None = None
-    inference_fusion: str | None = None
+    inference_detector: str | None = None
 
     @field_validator("dataset")
     @classmethod
@@ -33,17 +31,11 @@ class RunParams(Strict):
             raise ValueError(f"dataset {value!r} is not a folder name")
         return value
 
-    @model_validator(mode="after")
-    def _models_in_roster(self) -> RunParams:
-        kinds = {d.name: d.kind for d in roster.DETECTORS}
-        for kind in ("vgae", "gat"):
-            name = getattr(self, f"inference_{kind}")
-            if name is not None and kinds.get(name) != kind:
-                known = sorted(n for n, k in kinds.items() if k == kind)
-                raise ValueError(f"inference_{kind}={name!r} is not a {kind} detector: {known}")
-        if self.inference_fusion is not None and self.inference_fusion not in roster.fusion_names():
+    @field_validator("inference_detector")
+    @classmethod
+    def _in_roster(cls, name: str | None) -> str | None:
+        if name is not None and name not in roster.detector_names():
             raise ValueError(
-                f"inference_fusion={self.inference_fusion!r} is not a fusion pair: "
-                f"{list(roster.fusion_names())}"
+                f"inference_detector={name!r} is not a detector: {list(roster.detector_names())}"
             )
-        return self
+        return name

@@ -38,6 +38,8 @@ def detector_pipeline(detector: Detector) -> Pipeline:
     inputs = dict(FIT_INPUTS)
     if detector.teacher is not None:
         inputs |= {"teacher": "teacher", "distillation": "params:distillation"}
+    if detector.profile_kd:
+        inputs |= {"profile_graphs": "distillation_graphs"}
     fit = Node(
         bind(train_detector, detector=detector),
         inputs=inputs,

@@ -72,7 +72,9 @@ class GraphDataModule(L.LightningDataModule):
 
     `normal_only` trains on label-0 windows only (the VGAE); validation always sees every
     window. `balanced` replaces shuffling by a class-balanced sampler. Shuffling and sampling
-    use generators seeded by `seed`.
+    use generators seeded by `seed`. `profile`: unlabelled windows a student also learns its
+    teacher's outputs on; when it holds any, a training batch is `{"train": …, "profile": …}`
+    (Lightning cycles the shorter loader).
     """
 
     def __init__(
@@ -86,6 +88,7 @@ class GraphDataModule(L.LightningDataModule):
         normal_only: bool = False,
         balanced: bool = False,
         seed: int,
+        profile: Sequence[Data] | None = None,
     ) -> None:
         super().__init__()
         labels = graph_labels(train)
@@ -99,6 +102,7 @@ class GraphDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.balanced = balanced
         self.seed = seed
+        self.profile_store = profile if profile is not None and len(profile) else None
 
     def _loader(self, store, indices, batch_size: int, **kwargs) -> DataLoader:
         return graph_loader(
@@ -110,16 +114,28 @@ class GraphDataModule(L.LightningDataModule):
             **kwargs,
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader | dict[str, DataLoader]:
         if self.balanced:
             sampler = balanced_sampler(self.train_labels, self.seed)
-            return self._loader(
+            train = self._loader(
                 self.train_store, self.train_indices, self.batch_size, sampler=sampler
             )
-        generator = torch.Generator().manual_seed(self.seed)
-        return self._loader(
-            self.train_store, self.train_indices, self.batch_size, shuffle=True, generator=generator
+        else:
+            generator = torch.Generator().manual_seed(self.seed)
+            train = self._loader(
+                self.train_store,
+                self.train_indices,
+                self.batch_size,
+                shuffle=True,
+                generator=generator,
+            )
+        if self.profile_store is None:
+            return train
+        generator = torch.Generator().manual_seed(self.seed + 1)
+        profile = self._loader(
+            self.profile_store, None, self.batch_size, shuffle=True, generator=generator
         )
+        return {"train": train, "profile": profile}
 
     def val_dataloader(self) -> DataLoader:
         return self._loader(self.val_store, None, self.eval_batch_size)

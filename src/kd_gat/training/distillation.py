@@ -37,11 +37,17 @@ class SoftLabelDistillation(nn.Module):
         self.alpha = params.alpha
         self.temperature = params.temperature
 
+    def transfer(self, logits: Tensor, batch, teacher_output: Tensor) -> Tensor:
+        """The distillation term alone, α·T²·KL: what unlabelled windows teach."""
+        kl = soft_label_kl(logits, teacher_output, self.temperature)
+        return self.alpha * self.temperature**2 * kl
+
     def forward(self, logits: Tensor, batch, teacher_output: Tensor) -> LossOutput:
         task = self.task(logits, batch)
-        kl = soft_label_kl(logits, teacher_output, self.temperature)
-        loss = self.alpha * self.temperature**2 * kl + (1 - self.alpha) * task.loss
-        return LossOutput(loss, {**task.parts, "kd_kl": kl.detach()})
+        kd = self.transfer(logits, batch, teacher_output)
+        loss = kd + (1 - self.alpha) * task.loss
+        kl = kd.detach() / (self.alpha * self.temperature**2) if self.alpha else kd.detach()
+        return LossOutput(loss, {**task.parts, "kd_kl": kl})
 
 
 class LatentDistillation(nn.Module):
@@ -64,12 +70,22 @@ class LatentDistillation(nn.Module):
         self.alpha = params.alpha
         self.projection = nn.Linear(student_latent, teacher_latent)
 
-    def forward(self, output: VGAEOutput, batch, teacher_output: VGAEOutput) -> LossOutput:
-        task = self.task(output, batch)
+    def matching(self, output: VGAEOutput, teacher_output: VGAEOutput) -> tuple[Tensor, Tensor]:
+        """(latent, reconstruction) matching errors against the teacher."""
         latent = F.mse_loss(self.projection(output.mu), teacher_output.mu)
         recon = F.mse_loss(output.x_hat, teacher_output.x_hat) + F.mse_loss(
             output.pos_edge_logits, teacher_output.pos_edge_logits
         )
+        return latent, recon
+
+    def transfer(self, output: VGAEOutput, batch, teacher_output: VGAEOutput) -> Tensor:
+        """The distillation term alone, α·(latent + reconstruction matching): what unlabelled
+        windows teach."""
+        return self.alpha * sum(self.matching(output, teacher_output))
+
+    def forward(self, output: VGAEOutput, batch, teacher_output: VGAEOutput) -> LossOutput:
+        task = self.task(output, batch)
+        latent, recon = self.matching(output, teacher_output)
         loss = (1 - self.alpha) * task.loss + self.alpha * (latent + recon)
         return LossOutput(
             loss, {**task.parts, "kd_latent": latent.detach(), "kd_recon": recon.detach()}

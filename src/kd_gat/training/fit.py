@@ -16,7 +16,7 @@ import pandas as pd
 from torch import nn
 from torch_geometric.data import Data
 
-from kd_gat.fingerprint import check_same, dataset_of, fingerprint
+from kd_gat.fingerprint import check_same, dataset_of, fingerprint, table_digest
 from kd_gat.models import build_model, count_parameters
 from kd_gat.params.distillation import DistillationParams
 from kd_gat.params.training import resolve_job
@@ -40,6 +40,7 @@ def train_detector(
     detector_overrides: Mapping[str, Any] | None = None,
     teacher: nn.Module | None = None,
     distillation: Mapping[str, Any] | None = None,
+    profile_graphs: Sequence[Data] | None = None,
     *,
     detector: Detector,
 ) -> tuple[nn.Module, pd.DataFrame]:
@@ -52,7 +53,9 @@ def train_detector(
 
     The VGAE trains on the normal windows of `graphs_train` only; the GAT on all of them,
     with the class imbalance handled as `training.imbalance` says. With a `teacher` (same kind,
-    frozen), the loss becomes the distillation loss of that kind (`distillation.<kind>`).
+    frozen), the loss becomes the distillation loss of that kind (`distillation.<kind>`); with
+    `profile_graphs` (unlabelled windows of other cars) the student also learns its teacher's
+    outputs there (the distillation term alone).
     """
     spec = resolve_job(detector, training, trainer, model_scales, detector_overrides)
     cfg = spec.training
@@ -60,9 +63,15 @@ def train_detector(
     check_same("graphs_train", data_fp, "graphs_val", getattr(graphs_val, "fingerprint", ""))
     if teacher is not None:
         check_same(f"{detector.teacher}.model", teacher.fingerprint, "graphs_train", data_fp)
+    if profile_graphs is not None:
+        if teacher is None:
+            raise ValueError(f"{detector.name}: profile windows teach only a distilled student")
+        profile_fp = getattr(profile_graphs, "fingerprint", "")
+        check_same("distillation_graphs", profile_fp, "graphs_train", data_fp)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_model(spec.kind, spec.model.model_dump(), **data_sizes(graphs_train))
     model.fingerprint = data_fp
+    model.name = detector.name
     datamodule = GraphDataModule(
         graphs_train,
         graphs_val,
@@ -72,6 +81,7 @@ def train_detector(
         normal_only=spec.kind == "vgae",
         balanced=spec.kind == "gat" and cfg.imbalance == "sampler",
         seed=cfg.seed,
+        profile=profile_graphs,
     )
     loss = task_loss(spec.kind, datamodule.train_labels, cfg.imbalance, cfg.vgae)
     if teacher is not None:
@@ -91,15 +101,17 @@ def train_detector(
             cfg.model_dump(exclude={"max_epochs", "patience", "resume", "num_workers"}),
             getattr(teacher, "fingerprint", None),
             dict(distillation or {}) if teacher is not None else None,
+            None if profile_graphs is None else table_digest(profile_graphs.windows),
         ),
     )
     log.info(
-        "%s: %s %s, %d parameters, %d training windows",
+        "%s: %s %s, %d parameters, %d training windows%s",
         spec.name,
         spec.kind,
         detector.scale,
         count_parameters(model),
         len(datamodule.train_indices),
+        "" if profile_graphs is None else f", {len(profile_graphs)} unlabelled profile windows",
     )
     result = fit(module, datamodule, spec.trainer, cfg, spec.checkpoint_dir, mlflow_sink(spec.name))
     log.info("%s: best %s = %s", spec.name, result.monitor, result.best_score)

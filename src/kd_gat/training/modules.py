@@ -100,16 +100,29 @@ class GraphModule(L.LightningModule):
         return output, self.loss_fn(output, batch, self.teacher_output(batch))
 
     def training_step(self, batch, batch_idx: int) -> Tensor | None:
+        """The loss of a training batch; a `{"train": …, "profile": …}` batch (a student that
+        also learns on profile windows) adds the distillation term on the unlabelled profile
+        windows (`loss_fn.transfer`) to the loss of the labelled ones."""
+        profile = None
+        if isinstance(batch, dict):
+            batch, profile = batch["train"], batch["profile"]
         _, result = self.compute_loss(batch)
-        self.nonfinite_step = not bool(torch.isfinite(result.loss))
+        loss, parts = result.loss, dict(result.parts)
+        if profile is not None:
+            transfer = self.loss_fn.transfer(
+                self.model(profile), profile, self.teacher_output(profile)
+            )
+            loss = loss + transfer
+            parts["kd_profile"] = transfer.detach()
+        self.nonfinite_step = not bool(torch.isfinite(loss))
         if self.nonfinite_step:
-            return self._skip(result.loss)
+            return self._skip(loss)
         n = batch.num_graphs
         epoch = {"on_epoch": True, "on_step": False, "batch_size": n, "sync_dist": True}
-        self.log("train_loss", result.loss, prog_bar=True, **epoch)
-        for name, value in result.parts.items():
+        self.log("train_loss", loss, prog_bar=True, **epoch)
+        for name, value in parts.items():
             self.log(f"train_{name}", value, **epoch)
-        return result.loss
+        return loss
 
     def _skip(self, loss: Tensor) -> Tensor | None:
         """Skip a non-finite batch: None on one process; a zero-gradient loss under DDP,

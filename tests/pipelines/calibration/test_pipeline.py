@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from kd_gat import roster
+from kd_gat.metrics import choose_threshold
 from kd_gat.pipelines.calibration import create_pipeline
+from kd_gat.pipelines.calibration.nodes import NODES_SUFFIX, zero_shot_thresholds
 from kd_gat.profiles import budget_threshold
 
 
@@ -18,12 +20,14 @@ def test_one_scoring_namespace_per_detector() -> None:
     assert {f"{d}.profile_outputs" for d in roster.detector_names()} <= pipe.all_outputs()
 
 
-def test_thresholds_keep_the_budget_on_the_recording(calibration_run, stage_params) -> None:
+def test_thresholds_keep_the_budget_on_the_recording(
+    calibration_run, graphs_run, stage_params
+) -> None:
     table = calibration_run["profile_thresholds"]
     assert set(table["model"]) == set(roster.detector_names())
     budget = stage_params["profiles"]["false_alarms_per_hour"]
     warmup_s = stage_params["profiles"]["warmup_s"]
-    windows = calibration_run["calibration_graphs"]["B"].windows
+    windows = graphs_run["calibration_graphs"]["B"].windows
     for row in table.itertuples():
         outputs = calibration_run[f"{row.model}.profile_outputs"]
         mine = outputs[outputs["vehicle"] == row.vehicle]
@@ -48,12 +52,42 @@ def test_budget_threshold() -> None:
     assert budget_threshold(scores, 10) == pytest.approx(0.1)
 
 
-def test_node_thresholds_are_the_node_quantile_of_each_profile(calibration_run, params) -> None:
+def test_node_thresholds_are_the_node_quantile_of_each_profile(
+    calibration_run, graphs_run, params
+) -> None:
     thresholds = calibration_run["profile_node_thresholds"].set_index(["model", "vehicle"])
-    store = calibration_run["calibration_graphs"]["B"]
+    store = graphs_run["calibration_graphs"]["B"]
     q = params["evaluation"]["node_quantile"]
     for name in roster.detector_names():
         nodes = calibration_run[f"{name}.profile_node_outputs"]
         assert len(nodes) == store.node_ptr[-1]  # every node of every profile window
         expected = np.quantile(nodes.loc[~nodes["warmup"], "node_score"], q)
         assert thresholds.loc[(name, "B"), "node_threshold"] == pytest.approx(expected)
+
+
+def test_zero_shot_thresholds_come_from_validation_windows_only(
+    calibration_run, scoring_run, params
+):
+    """Each detector's zero-shot thresholds: its window threshold chosen on validation windows,
+    its node threshold the node quantile on benign validation windows; test rows move neither."""
+    table = calibration_run["zero_shot_thresholds"].set_index("model")
+    assert set(table.index) == set(roster.detector_names())
+    p = params["evaluation"]
+    for name in roster.detector_names():
+        outputs = scoring_run[f"{name}.window_outputs"]
+        nodes = scoring_run[f"{name}.node_outputs"]
+        val = outputs[outputs["split"] == "val"]
+        expected = choose_threshold(val["label"], val["score"], p["normal_quantile"])
+        assert table.loc[name, "threshold"] == pytest.approx(expected)
+        benign = val.loc[val["label"] == 0, "window"]
+        val_nodes = nodes[(nodes["split"] == "val") & nodes["window"].isin(benign)]
+        assert table.loc[name, "node_threshold"] == pytest.approx(
+            np.quantile(val_nodes["node_score"], p["node_quantile"])
+        )
+        # test rows scrambled: nothing moves
+        scrambled = outputs.assign(
+            score=np.where(outputs["split"] == "test", -outputs["score"], outputs["score"]),
+            label=np.where(outputs["split"] == "test", 1 - outputs["label"], outputs["label"]),
+        )
+        again = zero_shot_thresholds(p, **{name: scrambled, name + NODES_SUFFIX: nodes})
+        assert again.loc[0, "threshold"] == table.loc[name, "threshold"]

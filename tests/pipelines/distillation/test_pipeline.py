@@ -29,10 +29,13 @@ def test_one_namespace_per_distilled_student_reading_its_teacher() -> None:
     assert {n.namespace for n in pipe.nodes} == set(DISTILLED)
     for name, student in DISTILLED.items():
         fit = next(n for n in pipe.nodes if n.name == f"{name}.distill_model")
-        assert set(fit.inputs) == SHARED_INPUTS | {f"{student.teacher}.model"}
+        profile = {"distillation_graphs"} if student.profile_kd else set()
+        assert set(fit.inputs) == SHARED_INPUTS | {f"{student.teacher}.model"} | profile
         assert fit.outputs == [f"{name}.model", f"{name}.training_history"]
         assert fit.func.keywords == {"detector": student}
-    assert pipe.inputs() == SHARED_INPUTS | {f"{d.teacher}.model" for d in DISTILLED.values()}
+    assert pipe.inputs() == SHARED_INPUTS | {"distillation_graphs"} | {
+        f"{d.teacher}.model" for d in DISTILLED.values()
+    }
     assert pipe.all_outputs() == {
         f"{name}.{out}"
         for name in DISTILLED
@@ -78,3 +81,27 @@ def test_teachers_are_not_part_of_the_students(distillation_run, stage_params) -
         assert {f"model.{k}" for k in model.state_dict()} <= set(own)
         teacher = distillation_run.inputs[f"{student.teacher}.model"]
         assert all(p.requires_grad for p in teacher.parameters())
+
+
+def test_profile_windows_teach_the_profile_distilled_students(distillation_run, graphs_run) -> None:
+    """The shipped slice of car B: its last part teaches the `profile_kd` students (the
+    distillation term on those windows is logged), and sets none of B's thresholds."""
+    profile = graphs_run["distillation_graphs"]
+    assert len(profile) > 0
+    assert set(profile.windows["capture"].astype(str).str.split("/").str[0]) == {"B"}
+    calibration = graphs_run["calibration_graphs"]["B"].windows
+    assert calibration["end_time"].max() <= profile.windows["start_time"].min()
+    for name, student in DISTILLED.items():
+        history = distillation_run[f"{name}.training_history"]
+        assert ("train_kd_profile" in history) == student.profile_kd
+        if student.profile_kd:
+            assert (history["train_kd_profile"].dropna() > 0).all()
+            # the same student without the profile windows learns other weights
+            twin = next(
+                d.name
+                for d in roster.distilled()
+                if (d.kind, d.teacher, d.profile_kd) == (student.kind, student.teacher, False)
+            )
+            mine = distillation_run[f"{name}.model"].state_dict()
+            other = distillation_run[f"{twin}.model"].state_dict()
+            assert not all(torch.equal(v, mine[k]) for k, v in other.items())

@@ -12,6 +12,7 @@ from kd_gat.field_metrics import METRIC_COLUMNS
 from kd_gat.localisation import LOCALISED_COLUMNS
 from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
+from kd_gat.pipelines.calibration.nodes import NODES_SUFFIX, zero_shot_thresholds
 from kd_gat.pipelines.evaluation.nodes import (
     SCORE_COLUMNS,
     apply_operating_points,
@@ -39,6 +40,15 @@ PARAMS = {
     "confidence": 0.95,
 }
 FUSION_THRESHOLDS = {"dqn": 0.41, "weighted_average": 0.52, "stacker": 0.63}
+NO_NODES = pd.DataFrame({"split": [], "window": [], "node": [], "node_score": []})
+
+
+def collect(**tables: pd.DataFrame) -> pd.DataFrame:
+    """`collect_window_scores` with each detector's zero-shot thresholds as the calibration
+    stage sets them (`zero_shot_thresholds`, from its validation rows)."""
+    detectors = {name: t for name, t in tables.items() if "threshold" not in t}
+    nodes = {name + NODES_SUFFIX: NO_NODES for name in detectors}
+    return collect_window_scores(zero_shot_thresholds(PARAMS, **detectors, **nodes), **tables)
 
 
 @pytest.fixture
@@ -51,7 +61,7 @@ def tables() -> dict[str, pd.DataFrame]:
 
 
 def test_every_test_window_of_every_model_exactly_once(tables) -> None:
-    scores = collect_window_scores(PARAMS, **tables)
+    scores = collect(**tables)
     assert list(scores.columns) == SCORE_COLUMNS
     expected = {"det_a", "det_b", *(f"pair.{m}" for m in FUSION_THRESHOLDS)}
     assert set(scores["model"]) == expected
@@ -73,7 +83,7 @@ def test_every_test_window_of_every_model_exactly_once(tables) -> None:
 
 
 def test_detector_thresholds_come_from_validation_rows_only(tables) -> None:
-    scores = collect_window_scores(PARAMS, **tables)
+    scores = collect(**tables)
     for name in ("det_a", "det_b"):
         val = tables[name][tables[name]["split"] == "val"]
         expected = choose_threshold(val["label"], val["score"], PARAMS["normal_quantile"])
@@ -87,14 +97,14 @@ def test_detector_thresholds_come_from_validation_rows_only(tables) -> None:
         other = table["split"] != "val"
         table.loc[other, "label"] = rng.permutation(table.loc[other, "label"].to_numpy())
         table.loc[other, "score"] = rng.uniform(0, 5, other.sum())
-    again = collect_window_scores(PARAMS, **changed)
+    again = collect(**changed)
     pd.testing.assert_series_equal(again["threshold"], scores["threshold"])
 
     # while other validation labels do move it
     flipped = {k: t.copy() for k, t in tables.items()}
     val = flipped["det_a"]["split"] == "val"
     flipped["det_a"].loc[val, "label"] = 1 - flipped["det_a"].loc[val, "label"]
-    moved = collect_window_scores(PARAMS, **flipped)
+    moved = collect(**flipped)
     assert (
         moved.loc[moved["model"] == "det_a", "threshold"].iloc[0]
         != scores.loc[scores["model"] == "det_a", "threshold"].iloc[0]
@@ -105,13 +115,13 @@ def test_without_validation_attacks_the_threshold_is_the_normal_quantile(tables)
     table = tables["det_b"].copy()
     val = table["split"] == "val"
     table.loc[val, "label"] = 0
-    scores = collect_window_scores(PARAMS, det_b=table)
+    scores = collect(det_b=table)
     expected = np.quantile(table.loc[val, "score"], PARAMS["normal_quantile"])
     assert scores["threshold"].unique() == pytest.approx([expected])
 
 
 def test_fusion_scores_keep_each_methods_own_threshold(tables) -> None:
-    scores = collect_window_scores(PARAMS, pair=tables["pair"])
+    scores = collect(pair=tables["pair"])
     assert set(scores["model"]) == {f"pair.{m}" for m in FUSION_THRESHOLDS}
     for method, threshold in FUSION_THRESHOLDS.items():
         rows = scores[scores["model"] == f"pair.{method}"]
@@ -119,7 +129,7 @@ def test_fusion_scores_keep_each_methods_own_threshold(tables) -> None:
 
 
 def test_metrics_count_each_model_on_each_scenario_with_its_threshold(tables) -> None:
-    scores = collect_window_scores(PARAMS, **tables)
+    scores = collect(**tables)
     metrics = evaluate(scores)
     pairs = scores[["model", "scenario"]].drop_duplicates()
     assert len(metrics) == len(pairs)
@@ -140,7 +150,7 @@ def test_metrics_count_each_model_on_each_scenario_with_its_threshold(tables) ->
 
 
 def test_metrics_refuse_two_thresholds_for_one_model(tables) -> None:
-    scores = collect_window_scores(PARAMS, **tables)
+    scores = collect(**tables)
     scores.loc[scores.index[0], "threshold"] += 1
     with pytest.raises(ValueError, match="one validation threshold"):
         evaluate(scores)
@@ -211,7 +221,7 @@ def test_field_metrics_node_reads_the_store_windows(small_graphs) -> None:
     # node scores: "all" implicates every node (1 ≥ the validation node threshold 0.5), "none"
     # never flags a window
     val = small_graphs["graphs_val"]
-    node_outputs = {
+    node_outputs = {  # validation rows as the zero-shot node threshold read them
         model: pd.concat(
             [node_table(val, "val", "val", 0.5)]
             + [node_table(store, "test", s, 1.0) for s, store in stores.items()],
@@ -220,9 +230,9 @@ def test_field_metrics_node_reads_the_store_windows(small_graphs) -> None:
         for model in ("all", "none")
     }
     no_profile = pd.DataFrame({"model": [], "vehicle": [], "node_threshold": []})
-    counts = localise_frames(
-        scores, small_frames(), val, stores, no_profile, PARAMS, **node_outputs
-    )
+    # zero-shot node threshold: every validation node scores 0.5
+    zero_shot = pd.DataFrame({"model": ["all", "none"], "threshold": 0.5, "node_threshold": 0.5})
+    counts = localise_frames(scores, small_frames(), stores, no_profile, zero_shot, **node_outputs)
     by_scenario, by_capture = evaluate_field_metrics(scores, stores, events, counts, PARAMS)
     keys = ["model", "operating_point", "scenario"]
     extra = ["calibrated_share", *LOCALISED_COLUMNS]

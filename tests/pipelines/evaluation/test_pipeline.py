@@ -33,6 +33,7 @@ def test_the_stage_reads_every_detector_and_fusion_pair_of_the_roster() -> None:
         "capture_matches",
         "profile_thresholds",
         "profile_node_thresholds",
+        "zero_shot_thresholds",
         *(f"{d}.window_outputs" for d in roster.detector_names()),
         *(f"{d}.node_outputs" for d in roster.detector_names()),
         *(f"{d}.model" for d in roster.detector_names()),

@@ -103,7 +103,10 @@ def test_pipeline_wiring():
         "frames",
         "capture_matches",
         "vehicle_profiles",
+        "calibration_frames",
+        "calibration_matches",
         "params:graphs",
+        "params:profiles",
         "params:dataset",
     }
     assert pipeline.all_outputs() >= {

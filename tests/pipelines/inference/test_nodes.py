@@ -1,22 +1,20 @@
 """Inference nodes: new captures validated like training data, cut into the very graphs the
-graphs stage builds (training vocabulary and statistics), and scored with the decision
-`score >= the policy's threshold`."""
+graphs stage builds (training vocabulary and statistics), scored at the profile threshold once
+matched and the zero-shot one elsewhere, flagged windows merged into alarms."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from kd_gat.datasets.captures import CaptureFolderDataset
-from kd_gat.fusion.inputs import STATE_COLUMNS
-from kd_gat.fusion.policy import FusionPolicy, fuse
 from kd_gat.ingestion.schemas import REASONS
 from kd_gat.ingestion.validate import IngestionError
 from kd_gat.pipelines.inference.nodes import (
     build_inference_graphs,
     ingest_new_captures,
+    merge_alarms,
     score_new_windows,
 )
 from kd_gat.scoring import detector_outputs
@@ -94,44 +92,114 @@ def test_a_capture_becomes_the_graphs_it_is_in_the_test_store(small_graphs) -> N
     assert not np.allclose(store.x.mean(axis=0), 0, atol=1e-3)
 
 
-def fusion_policy(graphs, vgae, gat, seed: int = 0) -> FusionPolicy:
-    """An untrained policy whose state is fitted on the windows themselves."""
-    outputs = [detector_outputs(m, {"w": graphs}, 64)["w"].set_index("window") for m in (vgae, gat)]
-    joined = outputs[0].join(outputs[1].drop(columns=["label", "score"]))
-    torch.manual_seed(seed)
-    policy = FusionPolicy(STATE_COLUMNS, len(joined), num_arms=5, hidden=8)
-    policy.state.fit(joined["vgae_score"].to_numpy(), joined[STATE_COLUMNS].to_numpy())
-    return policy
+def scored(graphs, model, frames, zero_shot: float, profile: float):
+    """`score_new_windows` with test_04's capture matched to profile "X" from its start (the
+    model's threshold there `profile`, node threshold −inf) and zero-shot `zero_shot` (node
+    threshold inf) elsewhere."""
+    matches = pd.DataFrame(
+        {
+            "capture": [TEST_CAPTURES["test_04_unknown_vehicle_unknown_attack"]],
+            "profile": ["X"],
+            "matched_from": [-np.inf],
+        }
+    )
+    return score_new_windows(
+        graphs,
+        model,
+        frames,
+        matches,
+        pd.DataFrame({"model": ["det"], "vehicle": ["X"], "threshold": [profile]}),
+        pd.DataFrame({"model": ["det"], "vehicle": ["X"], "node_threshold": [-np.inf]}),
+        pd.DataFrame({"model": ["det"], "threshold": [zero_shot], "node_threshold": [np.inf]}),
+        {"detector": "det"},
+        {"batch_size": 8},
+    )
 
 
-def test_decisions_are_scores_at_or_above_the_policy_threshold(small_graphs) -> None:
+@pytest.fixture
+def new_windows(small_graphs, monkeypatch):
+    """The small test captures as new captures, an untrained GAT, its scores."""
+    monkeypatch.setattr("kd_gat.params.inference.roster.detector_names", lambda: ("det",))
     frames = small_frames()
     new = frames[frames["split"].astype(str) == "test"].reset_index(drop=True)
     graphs = build_inference_graphs(
         new, small_graphs["vocabulary"], small_graphs["feature_stats"], GRAPHS
     )
-    vgae, gat = untrained("vgae", graphs, seed=1), untrained("gat", graphs, seed=2)
-    policy = fusion_policy(graphs, vgae, gat)
-    first = score_new_windows(graphs, vgae, gat, policy, {"batch_size": 8})
-    policy.threshold.fill_(float(first["score"].median()))  # so both decisions occur
-    table = score_new_windows(graphs, vgae, gat, policy, {"batch_size": 8})
+    model = untrained("gat", graphs, seed=2)
+    raw = detector_outputs(model, {"w": graphs}, 64)["w"].sort_values("window")
+    return graphs, model, new, raw["score"].to_numpy()
 
+
+def test_windows_take_the_profile_threshold_once_matched_else_the_zero_shot_one(
+    new_windows,
+) -> None:
+    graphs, model, frames, raw = new_windows
+    middle = float(np.median(raw))
+    table, implicated = scored(graphs, model, frames, zero_shot=middle, profile=-np.inf)
     assert table["window"].tolist() == list(range(len(graphs)))
     windows = graphs.windows
     assert table["capture"].tolist() == windows["capture"].astype(str).tolist()
     for column in ("start_row", "end_row", "start_time", "end_time"):
         np.testing.assert_array_equal(table[column], windows[column])
-    assert (table["threshold"] == float(policy.threshold)).all()
-    assert (table["decision"] == (table["score"] >= float(policy.threshold))).all()
-    assert set(table["decision"]) == {0, 1}
-    # the detectors' own outputs, and the fused score from them with the chosen α
-    with torch.no_grad():
-        batch = graphs.batch(np.arange(len(graphs)))
-        np.testing.assert_allclose(table["vgae_score"], vgae.anomaly_score(batch), rtol=1e-4)
-        np.testing.assert_allclose(table["gat_p"], gat(batch).softmax(-1)[:, 1], rtol=1e-4)
-        anomaly = policy.state.anomaly(torch.as_tensor(table["vgae_score"].to_numpy()))
-    assert set(table["alpha"]) <= set(policy.arms.tolist())
-    np.testing.assert_allclose(
-        table["score"], fuse(anomaly.numpy(), table["gat_p"], table["alpha"]), rtol=1e-5
+    np.testing.assert_allclose(table["score"], raw, rtol=1e-6)
+    on_x = (table["capture"] == TEST_CAPTURES["test_04_unknown_vehicle_unknown_attack"]).to_numpy()
+    assert table.loc[on_x, "calibrated"].all()
+    assert (table.loc[on_x, "profile"] == "X").all()
+    assert not table.loc[~on_x, "calibrated"].any()
+    assert (table.loc[on_x, "threshold"] == -np.inf).all()
+    assert (table.loc[~on_x, "threshold"] == middle).all()
+    assert (table["decision"] == (table["score"] >= table["threshold"])).all()
+    assert table.loc[on_x, "decision"].all()  # every window over −inf
+    # node thresholds: −inf on X implicates every node of a window; inf elsewhere, only the top
+    nodes = np.diff(graphs.node_ptr)
+    np.testing.assert_array_equal(table.loc[on_x, "n_implicated"], nodes[on_x])
+    other = table[~on_x & (table["decision"] == 1)]
+    assert len(other)
+    assert (other["n_implicated"] == 1).all()
+    assert set(implicated["window"]) == set(table.loc[table["decision"] == 1, "window"])
+
+
+def test_merged_alarms_on_a_hand_made_timeline() -> None:
+    """Flagged windows 0.5 s apart merge; 2 s apart they do not; captures never merge."""
+    start = np.array([0.0, 1.0, 1.5, 4.0, 4.5, 0.0])
+    scores = pd.DataFrame(
+        {
+            "capture": ["a"] * 5 + ["b"],
+            "window": [0, 1, 2, 3, 4, 5],
+            "start_time": start,
+            "end_time": start + 0.4,
+            "profile": ["X"] * 5 + [None],
+            "calibrated": [True, True, True, False, True, False],
+            "score": [0.9, 0.8, 0.7, 0.6, 0.95, 0.5],
+            "decision": [1, 1, 1, 1, 1, 1],
+        }
     )
-    pd.testing.assert_series_equal(first["score"], table["score"])  # the threshold decides only
+    implicated = pd.DataFrame(
+        {
+            "capture": ["a", "a", "a", "a", "b"],
+            "window": [0, 1, 1, 4, 5],
+            "can_id": [0x100, 0x100, 0x2A0, 0x7FF, 0x100],
+            "node_score": [1.0, 1.0, 3.0, 1.0, 1.0],
+        }
+    )
+    alarms = merge_alarms(scores, implicated, {"alarm_merge_s": 1.0})
+    assert alarms[["capture", "alarm", "windows"]].values.tolist() == [
+        ["a", 0, 3],
+        ["a", 1, 2],
+        ["b", 0, 1],
+    ]
+    first = alarms.iloc[0]
+    assert (first["start_time"], first["end_time"], first["max_score"]) == (0.0, 1.9, 0.9)
+    assert first["can_ids"] == "0x2A0 0x100"  # by total node score
+    assert bool(first["calibrated"])
+    assert not bool(alarms.iloc[1]["calibrated"])  # one window of it was not
+    assert alarms.iloc[1]["can_ids"] == "0x7FF"
+    unflagged = merge_alarms(scores.assign(decision=0), implicated, {"alarm_merge_s": 1.0})
+    assert unflagged.empty
+
+
+def test_a_model_is_never_judged_by_another_detectors_thresholds(new_windows) -> None:
+    graphs, model, frames, _ = new_windows
+    model.name = "gat_teacher"  # the file of another detector than params:inference names
+    with pytest.raises(ValueError, match="thresholds would judge another model"):
+        scored(graphs, model, frames, zero_shot=0.5, profile=0.5)

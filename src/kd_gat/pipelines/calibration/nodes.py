@@ -1,5 +1,6 @@
 """Calibration nodes: each detector scores the profile recordings (windows and nodes) and gets,
-per car, the threshold for the false-alarm budget and the node threshold that implicates an ID.
+per car, the threshold for the false-alarm budget and the node threshold that implicates an ID;
+and its zero-shot thresholds (training car's validation windows) for every other window.
 
 The recordings are windowed like every capture, reading their own matched profile; a window in
 a recording's first `warmup_s` sets no threshold.
@@ -15,13 +16,13 @@ import pandas as pd
 from torch import nn
 
 from kd_gat.fingerprint import check_same
-from kd_gat.graphs.normalise import scoring_store
 from kd_gat.graphs.store import GraphStore
 from kd_gat.localisation import node_threshold
+from kd_gat.operating_points import ZERO_SHOT_COLUMNS, zero_shot_threshold
 from kd_gat.params.evaluation import EvaluationParams
 from kd_gat.params.profiles import ProfilesParams
 from kd_gat.params.scoring import ScoringParams
-from kd_gat.profiles import budget_threshold, vehicle_of, warmup_windows
+from kd_gat.profiles import budget_threshold, warmup_windows
 from kd_gat.roster import Detector
 from kd_gat.scoring import detector_outputs, node_outputs
 
@@ -34,30 +35,6 @@ THRESHOLD_COLUMNS = [
     "allowed_alarms",
     "max_score",
 ]
-
-
-def build_calibration_graphs(
-    frames: pd.DataFrame,
-    profiles: dict[str, Any],
-    matches: pd.DataFrame,
-    vocabulary: dict[str, Any],
-    feature_stats: dict[str, Any],
-    params: dict[str, Any],
-) -> dict[str, GraphStore]:
-    """One store per profiled vehicle: the windows of its recordings, built like training's
-    (each recording reads the profile it matches, its own car's where the match holds)."""
-    vehicles = vehicle_of(frames["capture"]) if len(frames) else pd.Series([], dtype=str)
-    return {
-        vehicle: scoring_store(
-            frames[(vehicles == vehicle).to_numpy()].reset_index(drop=True),
-            vocabulary,
-            feature_stats,
-            params,
-            matches,
-            profiles,
-        )
-        for vehicle in sorted(profiles["profiles"])
-    }
 
 
 def _score_recordings(
@@ -176,3 +153,24 @@ def calibrate_detectors(
             }
     table = pd.DataFrame(rows, columns=THRESHOLD_COLUMNS)
     return table, {"profiles": calibrated, "refused": profiles["refused"]}
+
+
+NODES_SUFFIX = "__nodes"
+
+
+def zero_shot_thresholds(params: dict[str, Any], **outputs: pd.DataFrame) -> pd.DataFrame:
+    """`zero_shot_thresholds` (model, threshold, node_threshold): each detector's operating point
+    where no profile applies, from its validation outputs (`<name>`: window outputs,
+    `<name>__nodes`: node outputs; `kd_gat.operating_points.zero_shot_threshold`)."""
+    p = EvaluationParams.model_validate(params)
+    rows = [
+        (
+            name,
+            *zero_shot_threshold(
+                table, outputs[name + NODES_SUFFIX], p.normal_quantile, p.node_quantile
+            ),
+        )
+        for name, table in sorted(outputs.items())
+        if not name.endswith(NODES_SUFFIX)
+    ]
+    return pd.DataFrame(rows, columns=ZERO_SHOT_COLUMNS)

@@ -1,7 +1,8 @@
-"""Calibration pipeline: the profile recordings (`calibration_frames`, `calibration_matches`) →
-`calibration_graphs`, per detector `<name>.profile_outputs` and `<name>.profile_node_outputs`,
-the thresholds per car (`profile_thresholds`, `calibrated_profiles`) and the node thresholds for
-localisation (`profile_node_thresholds`)."""
+"""Calibration pipeline: the windows of the profile recordings (`calibration_graphs`, built by
+the graphs stage) → per detector `<name>.profile_outputs` and `<name>.profile_node_outputs`,
+the thresholds per car (`profile_thresholds`, `calibrated_profiles`), the node thresholds for
+localisation (`profile_node_thresholds`) and each detector's zero-shot thresholds, for windows no
+profile applies to (`zero_shot_thresholds`)."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -9,11 +10,12 @@ from kd_gat import roster
 from kd_gat.pipelines.templates import bind
 
 from .nodes import (
-    build_calibration_graphs,
+    NODES_SUFFIX,
     calibrate_detectors,
     calibrate_nodes,
     score_profile_nodes,
     score_profiles,
+    zero_shot_thresholds,
 )
 
 
@@ -45,19 +47,6 @@ def create_pipeline(**kwargs) -> Pipeline:
     shared = Pipeline(
         [
             Node(
-                build_calibration_graphs,
-                inputs=[
-                    "calibration_frames",
-                    "vehicle_profiles",
-                    "calibration_matches",
-                    "vocabulary",
-                    "feature_stats",
-                    "params:graphs",
-                ],
-                outputs="calibration_graphs",
-                name="build_calibration_graphs",
-            ),
-            Node(
                 calibrate_detectors,
                 inputs={
                     "profiles": "vehicle_profiles",
@@ -75,6 +64,16 @@ def create_pipeline(**kwargs) -> Pipeline:
                 },
                 outputs="profile_node_thresholds",
                 name="calibrate_nodes",
+            ),
+            Node(
+                zero_shot_thresholds,
+                inputs={
+                    "params": "params:evaluation",
+                    **{d: f"{d}.window_outputs" for d in detectors},
+                    **{d + NODES_SUFFIX: f"{d}.node_outputs" for d in detectors},
+                },
+                outputs="zero_shot_thresholds",
+                name="zero_shot_thresholds",
             ),
         ]
     )

@@ -21,7 +21,6 @@ from kd_gat.localisation import (
     node_threshold_per_window,
     window_nodes,
 )
-from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
 from kd_gat.operating_points import with_operating_points
 from kd_gat.params.evaluation import EvaluationParams
@@ -33,27 +32,22 @@ log = logging.getLogger(__name__)
 SCORE_COLUMNS = ["model", "scenario", "window", "label", "score", "threshold"]
 
 
-def detector_scores(outputs: pd.DataFrame, normal_quantile: float) -> pd.DataFrame:
-    """Test windows of one detector, with the threshold it chose on validation windows."""
-    val = outputs[outputs["split"] == "val"]
-    threshold = choose_threshold(val["label"].to_numpy(), val["score"].to_numpy(), normal_quantile)
-    test = outputs[outputs["split"] == "test"]
-    return test.assign(threshold=threshold)[SCORE_COLUMNS]
-
-
-def collect_window_scores(params: dict[str, Any], **tables: pd.DataFrame) -> pd.DataFrame:
+def collect_window_scores(
+    zero_shot_thresholds: pd.DataFrame, **tables: pd.DataFrame
+) -> pd.DataFrame:
     """All models' test-window scores in one table (inputs named by detector or fusion pair).
 
-    Detector outputs (with a `split` column and no threshold) get their validation threshold
-    here; fusion scores already carry the threshold their method chose on validation.
+    Detector outputs (no threshold column) take their zero-shot threshold (the calibration
+    stage's `zero_shot_thresholds`); fusion scores already carry the threshold their method
+    chose on validation.
     """
-    p = EvaluationParams.model_validate(params)
+    zero_shot = zero_shot_thresholds.set_index("model")["threshold"]
     parts = []
-    for _, table in sorted(tables.items()):
-        if "threshold" in table:
-            parts.append(table[table["split"] == "test"][SCORE_COLUMNS])
-        else:
-            parts.append(detector_scores(table, p.normal_quantile))
+    for name, table in sorted(tables.items()):
+        test = table[table["split"] == "test"]
+        if "threshold" not in table:
+            test = test.assign(threshold=float(zero_shot[name]))
+        parts.append(test[SCORE_COLUMNS])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -102,24 +96,16 @@ def derive_attack_events(frames: pd.DataFrame, params: dict[str, Any]) -> pd.Dat
 def localise_frames(
     window_scores: pd.DataFrame,
     frames: pd.DataFrame,
-    graphs_val: GraphStore,
     graphs_test: dict[str, GraphStore],
     profile_node_thresholds: pd.DataFrame,
-    params: dict[str, Any],
+    zero_shot_thresholds: pd.DataFrame,
     **node_outputs: pd.DataFrame,
 ) -> pd.DataFrame:
     """`localised_frame_counts`: frame TP/FP/FN per (model, operating point, scenario, capture)
     when a frame is flagged only if its window is flagged and its ID's node score reaches the
-    node threshold (`kd_gat.localisation`). Validation node thresholds: the `node_quantile` of
-    each detector's node scores on benign validation windows."""
-    p = EvaluationParams.model_validate(params)
-    benign_val = np.flatnonzero(graphs_val.windows["label"].to_numpy() == 0)
-    validation = {}
-    for name, table in node_outputs.items():
-        val = table[(table["split"] == "val") & table["window"].isin(benign_val)]
-        validation[name] = (
-            float(np.quantile(val["node_score"], p.node_quantile)) if len(val) else np.inf
-        )
+    node threshold (`kd_gat.localisation`): the matched profile's for calibrated windows, else
+    the zero-shot one (`zero_shot_thresholds`)."""
+    validation = zero_shot_thresholds.set_index("model")["node_threshold"]
     test_frames = frames[frames["split"].astype(str) == "test"]
     nodes = window_nodes(test_frames, {s: store.windows for s, store in graphs_test.items()})
     check_nodes(nodes, {s: np.diff(store.node_ptr) for s, store in graphs_test.items()})
@@ -128,7 +114,7 @@ def localise_frames(
         flagged=decisions["score"].to_numpy(np.float64)
         >= decisions["threshold"].to_numpy(np.float64),
         node_threshold=node_threshold_per_window(
-            decisions, pd.Series(validation, dtype=np.float64), profile_node_thresholds
+            decisions, validation.astype(np.float64), profile_node_thresholds
         ),
     )
     scores = pd.concat(

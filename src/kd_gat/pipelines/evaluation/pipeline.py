@@ -23,7 +23,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 collect_window_scores,
                 inputs={
-                    "params": "params:evaluation",
+                    "zero_shot_thresholds": "zero_shot_thresholds",
                     **{d: f"{d}.window_outputs" for d in detectors},
                     **{f: f"{f}.window_scores" for f in fusions},
                 },
@@ -53,10 +53,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs={
                     "window_scores": "window_scores",
                     "frames": "frames",
-                    "graphs_val": "graphs_val",
                     "graphs_test": "graphs_test",
                     "profile_node_thresholds": "profile_node_thresholds",
-                    "params": "params:evaluation",
+                    "zero_shot_thresholds": "zero_shot_thresholds",
                     **{d: f"{d}.node_outputs" for d in detectors},
                 },
                 outputs="localised_frame_counts",

@@ -13,12 +13,19 @@ import numpy as np
 import pandas as pd
 
 from kd_gat.fingerprint import dataset_of, fingerprint, table_digest
-from kd_gat.graphs.normalise import apply_feature_stats, fit_feature_stats, plan_graphs
+from kd_gat.graphs.normalise import (
+    apply_feature_stats,
+    fit_feature_stats,
+    plan_graphs,
+    scoring_store,
+)
 from kd_gat.graphs.splits import assert_disjoint, held_out_captures, split_windows
 from kd_gat.graphs.store import GraphStore
 from kd_gat.graphs.vocabulary import fit_vocabulary, vocabulary_from_dict, vocabulary_to_dict
 from kd_gat.graphs.windows import frames_left_out_by_policy
 from kd_gat.params.graphs import GraphsParams
+from kd_gat.params.profiles import ProfilesParams
+from kd_gat.profiles import distillation_windows, vehicle_of
 
 log = logging.getLogger(__name__)
 
@@ -157,3 +164,36 @@ def report_graphs(
     """`graphs_report`: the build summary plus windows, labels and OOV share per store."""
     stores = {"train": train, "val": val} | {f"test/{s}": store for s, store in test.items()}
     return summary | {"stores": {name: _describe_store(s) for name, s in stores.items()}}
+
+
+def build_profile_graphs(
+    frames: pd.DataFrame,
+    profiles: dict[str, Any],
+    matches: pd.DataFrame,
+    vocabulary: dict[str, Any],
+    feature_stats: dict[str, Any],
+    params: dict[str, Any],
+    profiles_params: dict[str, Any],
+) -> tuple[dict[str, GraphStore], GraphStore]:
+    """The windows of the profiles' recordings, built like the test windows (each recording
+    reading the profile it matched), split in two: `calibration_graphs`, one store per profiled
+    car, whose windows set the detectors' thresholds; and `distillation_graphs`, the last
+    `distillation_share` of each recording of another car than the training car, which teaches
+    the profile-distilled students and sets no threshold (`profiles.distillation_windows`)."""
+    share = ProfilesParams.model_validate(profiles_params).distillation_share
+    profiled = vehicle_of(frames["capture"]).isin(list(profiles["profiles"])).to_numpy()
+    recordings = frames[profiled].reset_index(drop=True)
+    store = scoring_store(recordings, vocabulary, feature_stats, params, matches, profiles)
+    distill = distillation_windows(store.windows, share)
+    vehicles = vehicle_of(store.windows["capture"]).to_numpy()
+    calibration = {
+        vehicle: store.select(np.flatnonzero(~distill & (vehicles == vehicle)))
+        for vehicle in sorted(profiles["profiles"])
+    }
+    log.info(
+        "profile windows: %d calibrate (%s), %d kept for distillation",
+        int((~distill).sum()),
+        ", ".join(f"{v} {len(s)}" for v, s in calibration.items()) or "no profile",
+        int(distill.sum()),
+    )
+    return calibration, store.select(np.flatnonzero(distill))

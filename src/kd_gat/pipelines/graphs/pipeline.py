@@ -1,10 +1,12 @@
 """Graphs pipeline: `frames` (with `capture_matches` and `vehicle_profiles`) → `vocabulary`,
-`graphs_train`, `graphs_val`, `graphs_test`, `feature_stats`, `graphs_report`."""
+`graphs_train`, `graphs_val`, `graphs_test`, `feature_stats`, `graphs_report`; the profiles'
+recordings (`calibration_frames`) → `calibration_graphs` and `distillation_graphs`."""
 
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
     build_graph_stores,
+    build_profile_graphs,
     fit_graph_feature_stats,
     learn_vocabulary,
     normalise_graph_stores,
@@ -41,6 +43,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                 [*_RAW, "feature_stats"],
                 _STORES,
                 name="normalise_graph_stores",
+            ),
+            Node(
+                build_profile_graphs,
+                [
+                    "calibration_frames",
+                    "vehicle_profiles",
+                    "calibration_matches",
+                    "vocabulary",
+                    "feature_stats",
+                    "params:graphs",
+                    "params:profiles",
+                ],
+                ["calibration_graphs", "distillation_graphs"],
+                name="build_profile_graphs",
             ),
             Node(
                 report_graphs,  # counts only: the raw stores hold the same graphs, in memory

@@ -1,7 +1,12 @@
-"""Inference nodes: score new captures with the trained student detectors and fusion policy.
+"""Inference nodes: score new captures with the deployed detector at its calibrated threshold.
 
-New captures go through the same validation and decoding as training data, the same windowing
-with the training vocabulary and feature statistics, and the deployed fusion decides per window.
+New captures go through the same validation and decoding as training data and are matched to the
+vehicle profiles (`kd_gat.profiles`); their windows are built like the test windows (training
+vocabulary and statistics, each capture reading its matched profile). A window takes the
+detector's threshold on its capture's profile once the match is made (`calibrated`), else the
+zero-shot one (`kd_gat.operating_points`); the IDs of a flagged window whose node score reaches
+the node threshold are implicated (`kd_gat.localisation`); flagged windows of a capture closer
+than `alarm_merge_s` merge into one alarm.
 """
 
 from __future__ import annotations
@@ -9,23 +14,26 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
-import torch
 from torch import nn
 
+from kd_gat.field_metrics import alarm_starts
 from kd_gat.fingerprint import check_same
-from kd_gat.fusion.inputs import join_outputs
-from kd_gat.fusion.policy import FusionPolicy
 from kd_gat.graphs.normalise import scoring_store
 from kd_gat.graphs.store import GraphStore
 from kd_gat.ingestion.captures import RawCapture, describe_unlabelled
 from kd_gat.ingestion.validate import deduplicate, validate_captures
+from kd_gat.localisation import implicated_nodes, node_threshold_per_window, window_nodes
+from kd_gat.operating_points import profile_thresholds_per_window
 from kd_gat.params.graphs import GraphsParams
+from kd_gat.params.inference import InferenceParams
 from kd_gat.params.ingestion import IngestionParams
 from kd_gat.params.scoring import ScoringParams
-from kd_gat.scoring import detector_outputs
+from kd_gat.scoring import detector_outputs, node_outputs
 
 log = logging.getLogger(__name__)
+SCENARIO = "inference"
 
 
 def ingest_new_captures(
@@ -44,9 +52,12 @@ def build_inference_graphs(
     vocabulary: dict[str, Any],
     feature_stats: dict[str, Any],
     params: dict[str, Any],
+    matches: pd.DataFrame | None = None,
+    profiles: dict[str, Any] | None = None,
 ) -> GraphStore:
-    """Every window of the new captures, with the training vocabulary and normalisation."""
-    return scoring_store(frames, vocabulary, feature_stats, params)
+    """Every window of the new captures, with the training vocabulary and normalisation, each
+    capture reading the profile it matched (`matches` against `profiles`)."""
+    return scoring_store(frames, vocabulary, feature_stats, params, matches, profiles)
 
 
 SCORE_COLUMNS = [
@@ -56,76 +67,176 @@ SCORE_COLUMNS = [
     "end_row",
     "start_time",
     "end_time",
-    "vgae_score",
-    "gat_p",
-    "alpha",
+    "profile",
+    "calibrated",
     "score",
     "threshold",
     "decision",
+    "n_implicated",
+    "top_id",
+]
+IMPLICATED_COLUMNS = ["capture", "window", "can_id", "node_score"]
+ALARM_COLUMNS = [
+    "capture",
+    "alarm",
+    "start_time",
+    "end_time",
+    "windows",
+    "max_score",
+    "profile",
+    "calibrated",
+    "can_ids",
 ]
 
 
 def score_new_windows(
     graphs: GraphStore,
-    vgae: nn.Module,
-    gat: nn.Module,
-    fusion: FusionPolicy,
+    model: nn.Module,
+    frames: pd.DataFrame,
+    matches: pd.DataFrame,
+    profile_thresholds: pd.DataFrame,
+    profile_node_thresholds: pd.DataFrame,
+    zero_shot_thresholds: pd.DataFrame,
     params: dict[str, Any],
-) -> pd.DataFrame:
-    """Per window: capture, rows, start/end time, both detectors' outputs, α, score, decision."""
-    for role, model in (("inference_vgae", vgae), ("inference_gat", gat)):
-        check_same(role, model.fingerprint, "the feature statistics", graphs.fingerprint)
-    if len(graphs) == 0:  # every capture too short or rejected: `report_inference` says which
-        return pd.DataFrame({c: [] for c in SCORE_COLUMNS})
-    batch_size = ScoringParams.model_validate(params).batch_size
-    outputs = [
-        detector_outputs(model, {"inference": graphs}, batch_size)["inference"].assign(
-            split="inference", scenario="inference"
+    scoring: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per window (`SCORE_COLUMNS`): the matched profile, calibrated flag, score, threshold,
+    decision, how many IDs it implicates and the one with the highest node score; and every
+    implicated ID of every flagged window (`IMPLICATED_COLUMNS`). A flagged window with no node
+    over the node threshold implicates its top node, so every alarm names an ID."""
+    name = InferenceParams.model_validate(params).detector
+    if getattr(model, "name", "") not in ("", name):
+        raise ValueError(
+            f"inference_detector is {model.name!r} but params:inference.detector is {name!r}: "
+            "its thresholds would judge another model (set `--params inference_detector=...`)"
         )
-        for model in (vgae, gat)
-    ]
-    joined = join_outputs(*outputs).sort_values("window", ignore_index=True)
-    columns = fusion.config["state_columns"]
-    score, alpha = fusion(
-        torch.as_tensor(joined[columns].to_numpy(), dtype=torch.float32),
-        torch.as_tensor(joined["vgae_score"].to_numpy(), dtype=torch.float32),
-        torch.as_tensor(joined["gat_p"].to_numpy(), dtype=torch.float32),
+    check_same(
+        "inference_detector", model.fingerprint, "the feature statistics", graphs.fingerprint
     )
-    windows = graphs.windows.iloc[joined["window"].to_numpy()].reset_index(drop=True)
-    table = pd.DataFrame(
+    if len(graphs) == 0:  # every capture too short or rejected: `report_inference` says which
+        return pd.DataFrame(columns=SCORE_COLUMNS), pd.DataFrame(columns=IMPLICATED_COLUMNS)
+    batch_size = ScoringParams.model_validate(scoring).batch_size
+    stores = {SCENARIO: graphs}
+    zero_shot = zero_shot_thresholds.set_index("model").loc[name]
+    outputs = detector_outputs(model, stores, batch_size)[SCENARIO].sort_values("window")
+    scores = pd.DataFrame(
         {
-            "capture": windows["capture"].astype(str),
-            "window": joined["window"].to_numpy(),
-            "start_row": windows["start_row"].to_numpy(),
-            "end_row": windows["end_row"].to_numpy(),
-            "start_time": windows["start_time"].to_numpy(),
-            "end_time": windows["end_time"].to_numpy(),
-            "vgae_score": joined["vgae_score"].to_numpy(),
-            "gat_p": joined["gat_p"].to_numpy(),
-            "alpha": alpha.numpy(),
-            "score": score.numpy(),
-            "threshold": float(fusion.threshold),
+            "model": name,
+            "scenario": SCENARIO,
+            "window": outputs["window"].to_numpy(np.int64),
+            "label": outputs["label"].to_numpy(np.int64),
+            "score": outputs["score"].to_numpy(np.float64),
+            "threshold": float(zero_shot["threshold"]),
         }
     )
-    table["decision"] = (table["score"] >= table["threshold"]).astype("int8")
-    return table
+    windows = {SCENARIO: graphs.windows}
+    decided = profile_thresholds_per_window(scores, windows, matches, profile_thresholds)
+    decided = decided.assign(
+        flagged=decided["score"].to_numpy() >= decided["threshold"].to_numpy(),
+        node_threshold=node_threshold_per_window(
+            decided, pd.Series({name: float(zero_shot["node_threshold"])}), profile_node_thresholds
+        ),
+    )
+    nodes = node_outputs(model, stores, batch_size)[SCENARIO].assign(model=name, scenario=SCENARIO)
+    table = implicated_nodes(decided, window_nodes(frames, windows), nodes)
+    implicated = _implicated(table)
+    meta = graphs.windows.iloc[decided["window"].to_numpy()].reset_index(drop=True)
+    per_window = implicated.groupby("window")["can_id"]
+    top = implicated.sort_values("node_score", ascending=False).drop_duplicates("window")
+    result = pd.DataFrame(
+        {
+            "capture": meta["capture"].astype(str).to_numpy(),
+            "window": decided["window"].to_numpy(),
+            "start_row": meta["start_row"].to_numpy(),
+            "end_row": meta["end_row"].to_numpy(),
+            "start_time": meta["start_time"].to_numpy(),
+            "end_time": meta["end_time"].to_numpy(),
+            "profile": decided["profile"].to_numpy(object),
+            "calibrated": decided["calibrated"].to_numpy(bool),
+            "score": decided["score"].to_numpy(),
+            "threshold": decided["threshold"].to_numpy(),
+            "decision": decided["flagged"].to_numpy().astype("int8"),
+        }
+    )
+    result["n_implicated"] = result["window"].map(per_window.size()).fillna(0).astype(np.int64)
+    result["top_id"] = result["window"].map(top.set_index("window")["can_id"]).astype("Int64")
+    return result[SCORE_COLUMNS], implicated[IMPLICATED_COLUMNS].reset_index(drop=True)
+
+
+def _implicated(table: pd.DataFrame) -> pd.DataFrame:
+    """The implicated nodes of `implicated_nodes`' table, plus the top node of each flagged
+    window that implicates none."""
+    flagged = table[table["flagged"].to_numpy(bool)]
+    named = flagged["implicated"].groupby(flagged["window"]).transform("any").to_numpy(bool)
+    top = (
+        flagged[~named]
+        .sort_values("node_score", ascending=False, kind="mergesort")
+        .drop_duplicates("window")
+    )
+    chosen = pd.concat([flagged[flagged["implicated"].to_numpy(bool)], top])
+    return chosen.sort_values(["window", "node"]).astype({"can_id": np.int64})
+
+
+def merge_alarms(
+    scores: pd.DataFrame, implicated: pd.DataFrame, params: dict[str, Any]
+) -> pd.DataFrame:
+    """Per capture, its flagged windows merged into alarms (`ALARM_COLUMNS`): windows less than
+    `alarm_merge_s` apart are one alarm, with its time span, windows, highest score, profile,
+    whether every window was calibrated, and the implicated IDs (hex, by total node score)."""
+    merge_s = InferenceParams.model_validate(params).alarm_merge_s
+    flagged = scores[scores["decision"].to_numpy() == 1].sort_values(
+        ["capture", "start_time"], kind="mergesort"
+    )
+    if flagged.empty:
+        return pd.DataFrame(columns=ALARM_COLUMNS)
+    group = pd.factorize(flagged["capture"])[0]
+    start, end = flagged["start_time"].to_numpy(), flagged["end_time"].to_numpy()
+    flagged = flagged.assign(alarm=np.cumsum(alarm_starts(group, start, end, merge_s)) - 1)
+    alarms = flagged.groupby("alarm", sort=True).agg(
+        capture=("capture", "first"),
+        start_time=("start_time", "min"),
+        end_time=("end_time", "max"),
+        windows=("window", "size"),
+        max_score=("score", "max"),
+        profile=("profile", "first"),
+        calibrated=("calibrated", "all"),
+    )
+    ids = implicated.merge(flagged[["capture", "window", "alarm"]], on=["capture", "window"])
+    weight = ids.groupby(["alarm", "can_id"])["node_score"].sum().reset_index()
+    weight = weight.sort_values(["alarm", "node_score"], ascending=[True, False])
+    hex_ids = weight["can_id"].map("0x{:03X}".format)
+    alarms["can_ids"] = hex_ids.groupby(weight["alarm"].to_numpy()).agg(" ".join)  # per alarm
+    alarms["can_ids"] = alarms["can_ids"].fillna("")
+    alarms = alarms.reset_index()
+    alarms["alarm"] = alarms.groupby("capture").cumcount()
+    return alarms[ALARM_COLUMNS]
 
 
 def report_inference(
-    ingestion: dict[str, Any], scores: pd.DataFrame, params: dict[str, Any]
+    ingestion: dict[str, Any],
+    scores: pd.DataFrame,
+    alarms: pd.DataFrame,
+    params: dict[str, Any],
+    inference: dict[str, Any],
 ) -> dict[str, Any]:
-    """The ingestion report with, per capture, the windows scored, the alerts and a status:
-    `scored`, or why not (every row rejected; fewer valid frames than one window). No capture
-    is silently missing from the scores."""
+    """The ingestion report with the deployed detector and, per capture, the windows scored,
+    the flagged ones (`alerts`), the merged alarms, the matched profile and the share of
+    calibrated windows, and a status: `scored`, or why not (every row rejected; fewer valid
+    frames than one window). No capture is silently missing from the scores."""
     window_size = GraphsParams.model_validate(params).window_size
-    per_capture = scores.groupby("capture")["decision"].agg(["size", "sum"])
+    detector = InferenceParams.model_validate(inference).detector
+    per_capture = scores.groupby("capture").agg(
+        windows=("decision", "size"),
+        alerts=("decision", "sum"),
+        calibrated_share=("calibrated", "mean"),
+        profile=("profile", "first"),
+    )
+    n_alarms = alarms.groupby("capture").size()
     captures = []
-    for entry in ingestion["captures"]:
-        windows, alerts = (
-            per_capture.loc[entry["capture"]].tolist()
-            if entry["capture"] in per_capture.index
-            else (0, 0)
-        )
+    for entry in ingestion["captures"]:  # a loop over captures
+        name = entry["capture"]
+        row = per_capture.loc[name] if name in per_capture.index else None
+        windows, alerts = (0, 0) if row is None else (row["windows"], row["alerts"])
         if windows:
             status = "scored"
         elif entry["rows_valid"] == 0:
@@ -135,14 +246,26 @@ def report_inference(
                 f"unscored: {entry['rows_valid']} valid frames, fewer than one window "
                 f"({window_size})"
             )
-        captures.append(entry | {"windows": int(windows), "alerts": int(alerts), "status": status})
+        captures.append(
+            entry
+            | {
+                "windows": int(windows),
+                "alerts": int(alerts),
+                "alarms": int(n_alarms.get(name, 0)),
+                "profile": None if row is None or pd.isna(row["profile"]) else row["profile"],
+                "calibrated_share": 0.0 if row is None else float(row["calibrated_share"]),
+                "status": status,
+            }
+        )
     unscored = [c["capture"] for c in captures if c["status"] != "scored"]
     if unscored:
         log.warning("captures not scored (see the inference report): %s", unscored)
     log.info(
-        "scored %d windows of %d captures: %d alerts",
+        "%s scored %d windows of %d captures: %d alerts in %d alarms",
+        detector,
         len(scores),
         len(captures) - len(unscored),
         int(scores["decision"].sum()),
+        len(alarms),
     )
-    return ingestion | {"captures": captures, "unscored": unscored}
+    return ingestion | {"detector": detector, "captures": captures, "unscored": unscored}

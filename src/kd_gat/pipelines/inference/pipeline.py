@@ -1,14 +1,18 @@
 """Inference pipeline: `kedro run --pipeline inference --params input_root=<folder>`.
 
-The models it uses are catalog entries (`inference_vgae`, `inference_gat`, `inference_fusion`)
-whose files are chosen in globals.yml or with `--params inference_fusion=fusion_teacher`, ...
+The deployed detector is the catalog's `inference_detector` (globals.yml `inference.detector`,
+or `--params inference_detector=vgae_teacher`), at the thresholds the calibration stage set for
+it: per vehicle profile, zero-shot elsewhere.
 """
 
 from kedro.pipeline import Node, Pipeline
 
+from kd_gat.pipelines.profiles.nodes import match_to_profiles
+
 from .nodes import (
     build_inference_graphs,
     ingest_new_captures,
+    merge_alarms,
     report_inference,
     score_new_windows,
 )
@@ -24,8 +28,21 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="ingest_new_captures",
             ),
             Node(
+                match_to_profiles,
+                inputs=["inference_frames", "vehicle_profiles", "params:profiles"],
+                outputs="inference_matches",
+                name="match_new_captures",
+            ),
+            Node(
                 build_inference_graphs,
-                inputs=["inference_frames", "vocabulary", "feature_stats", "params:graphs"],
+                inputs=[
+                    "inference_frames",
+                    "vocabulary",
+                    "feature_stats",
+                    "params:graphs",
+                    "inference_matches",
+                    "vehicle_profiles",
+                ],
                 outputs="inference_graphs",
                 name="build_inference_graphs",
             ),
@@ -33,17 +50,33 @@ def create_pipeline(**kwargs) -> Pipeline:
                 score_new_windows,
                 inputs=[
                     "inference_graphs",
-                    "inference_vgae",
-                    "inference_gat",
-                    "inference_fusion",
+                    "inference_detector",
+                    "inference_frames",
+                    "inference_matches",
+                    "profile_thresholds",
+                    "profile_node_thresholds",
+                    "zero_shot_thresholds",
+                    "params:inference",
                     "params:scoring",
                 ],
-                outputs="inference_scores",
+                outputs=["inference_scores", "inference_implicated"],
                 name="score_new_windows",
             ),
             Node(
+                merge_alarms,
+                inputs=["inference_scores", "inference_implicated", "params:inference"],
+                outputs="inference_alarms",
+                name="merge_alarms",
+            ),
+            Node(
                 report_inference,
-                inputs=["inference_ingestion", "inference_scores", "params:graphs"],
+                inputs=[
+                    "inference_ingestion",
+                    "inference_scores",
+                    "inference_alarms",
+                    "params:graphs",
+                    "params:inference",
+                ],
                 outputs="inference_report",
                 name="report_inference",
             ),

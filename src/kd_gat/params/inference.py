@@ -1,0 +1,24 @@
+"""Parameters of batch inference (`params:inference`)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from kd_gat import roster
+from kd_gat.params.base import Strict
+
+
+class InferenceParams(Strict):
+    """`detector`: the roster detector batch inference deploys (its model file is the catalog's
+    `inference_detector`, named by the same global); `alarm_merge_s`: flagged windows of a
+    capture less than this apart (s) make one alarm."""
+
+    detector: str = "gat_student_kd"
+    alarm_merge_s: float = Field(1.0, ge=0.0)
+
+    @field_validator("detector")
+    @classmethod
+    def _in_roster(cls, name: str) -> str:
+        if name not in roster.detector_names():
+            raise ValueError(f"inference.detector {name!r} is not a detector of the roster")
+        return name
