@@ -184,7 +184,7 @@ def test_versioned_model_dataset_round_trip(data, tmp_path):
     raw = torch.load(
         tmp_path / "vgae.pt" / "2026-01-02T00.00.00.000Z" / "vgae.pt", weights_only=True
     )
-    assert set(raw) == {"kind", "config", "state_dict", "fingerprint"}
+    assert set(raw) == {"kind", "config", "state_dict", "fingerprint", "name"}
     batch = Batch.from_data_list(data[1][:4])
     assert torch.equal(model.anomaly_score(batch), loaded.anomaly_score(batch))
 
