@@ -44,8 +44,7 @@ from kd_gat.graphs.store import ranges
 from kd_gat.localisation import window_starts
 from kd_gat.metrics import choose_threshold
 from kd_gat.operating_points import PROFILE, VALIDATION, with_operating_points
-from kd_gat.pipelines.calibration.nodes import THRESHOLD_COLUMNS
-from kd_gat.profiles import budget_threshold, warmup_windows
+from kd_gat.profiles import THRESHOLD_COLUMNS, calibrate, recording_minutes, warmup_windows
 from kd_gat.reporting import metrics_table
 
 FEATURES = (
@@ -219,7 +218,7 @@ def window_outputs(
 def evaluate_baseline(
     outputs: Mapping[str, pd.DataFrame],
     profile_scores: Mapping[str, Mapping[str, np.ndarray]],
-    profiles: dict[str, Any],
+    minutes: Mapping[str, float],
     test_windows: Mapping[str, pd.DataFrame],
     matches: pd.DataFrame,
     events: pd.DataFrame,
@@ -228,9 +227,10 @@ def evaluate_baseline(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """`metrics`, `field_metrics` and the thresholds of each model, as the evaluation computes
     them: validation threshold (`choose_threshold` on the val windows), profile thresholds
-    (`budget_threshold` for the false-alarm budget on each profiled car's windows after warm-up,
-    `profile_scores[model][vehicle]`), both operating points (`with_operating_points`), then
-    `metrics_table` and `field_metrics` per operating point with `calibrated_share`."""
+    (`calibrate`: the false-alarm budget over the `minutes` each profiled car's calibrating
+    windows cover, on their scores after warm-up, `profile_scores[model][vehicle]`), both
+    operating points (`with_operating_points`), then `metrics_table` and `field_metrics` per
+    operating point with `calibrated_share`."""
     budget, points, parts = [], [], []
     for name, table in outputs.items():
         val = table[table["split"] == "val"]
@@ -240,19 +240,7 @@ def evaluate_baseline(
         parts.append(table[table["split"] == "test"].assign(threshold=threshold))
         points.append({"model": name, "operating_point": VALIDATION, "threshold": threshold})
         for vehicle, scores in profile_scores.get(name, {}).items():
-            minutes = profiles["profiles"][vehicle]["minutes"]
-            allowed = int(np.floor(false_alarms_per_hour * minutes / 60.0))
-            budget.append(
-                {
-                    "model": name,
-                    "vehicle": vehicle,
-                    "threshold": budget_threshold(scores, allowed),
-                    "windows": len(scores),
-                    "minutes": minutes,
-                    "allowed_alarms": allowed,
-                    "max_score": float(np.max(scores)),
-                }
-            )
+            budget.append(calibrate(name, vehicle, scores, minutes[vehicle], false_alarms_per_hour))
     columns = ["model", "scenario", "window", "label", "score", "threshold"]
     validation = pd.concat(parts, ignore_index=True)[columns]
     thresholds = pd.DataFrame(budget, columns=THRESHOLD_COLUMNS)
@@ -341,7 +329,6 @@ def main() -> None:
         val = catalog.load("graphs_val").windows
         test = {s: store.windows for s, store in sorted(catalog.load("graphs_test").items())}
         calibration_windows = {v: s.windows for v, s in catalog.load("calibration_graphs").items()}
-        profiles = catalog.load("vehicle_profiles")
         matches = catalog.load("capture_matches")
         events = catalog.load("attack_events")
         calibration = catalog.load("calibration_frames") if calibration_windows else pd.DataFrame()
@@ -369,7 +356,7 @@ def main() -> None:
     metrics, field, thresholds = evaluate_baseline(
         outputs,
         profile_scores,
-        profiles,
+        {v: recording_minutes(w) for v, w in calibration_windows.items()},
         test,
         matches,
         events,

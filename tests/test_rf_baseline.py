@@ -139,14 +139,14 @@ def test_operating_points_as_the_evaluation(table: pd.DataFrame) -> None:
         ).assign(model="rf_max")
     }
     calibration = np.arange(100) / 100.0  # the car's clean windows
-    profiles = {"profiles": {"B": {"minutes": 60.0}}}  # 5 alarms/h × 1 h: 5 allowed
+    minutes = {"B": 60.0}  # 5 alarms/h × 1 h: 5 allowed
     matches = pd.DataFrame({"capture": ["test_01_known/b"], "profile": ["B"], "matched_from": [0]})
     events = attack_events(table[table["split"] == "test"], 1.0)
     evaluation = {"normal_quantile": 0.99, "alarm_merge_s": 1.0, "confidence": 0.95}
     metrics, field, thresholds = rf.evaluate_baseline(
         outputs,
         {"rf_max": {"B": calibration}},
-        profiles,
+        minutes,
         {"test_01_known": test},
         matches,
         events,

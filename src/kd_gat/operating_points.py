@@ -35,6 +35,8 @@ KEYS = ["model", "scenario", "window"]
 COLUMNS = [
     *KEYS,
     "capture",
+    "start_time",
+    "end_time",
     "label",
     "score",
     "threshold",
@@ -64,21 +66,31 @@ def zero_shot_threshold(
 
 
 def _window_meta(windows: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """scenario, window (row of its store), capture and end time of every test window."""
+    """scenario, window (row of its store), capture, start and end time of every test
+    window."""
     parts = [
         pd.DataFrame(
             {
                 "scenario": str(scenario),
                 "window": np.arange(len(table), dtype=np.int64),
                 "capture": table["capture"].astype(str).to_numpy(object),
+                "start_time": table["start_time"].to_numpy(np.float64),
                 "end_time": table["end_time"].to_numpy(np.float64),
             }
         )
         for scenario, table in windows.items()
     ]
-    empty = pd.DataFrame({"scenario": [], "window": [], "capture": [], "end_time": []})
+    empty = pd.DataFrame(
+        {"scenario": [], "window": [], "capture": [], "start_time": [], "end_time": []}
+    )
     return pd.concat(parts or [empty], ignore_index=True).astype(
-        {"scenario": object, "window": np.int64, "capture": object, "end_time": np.float64}
+        {
+            "scenario": object,
+            "window": np.int64,
+            "capture": object,
+            "start_time": np.float64,
+            "end_time": np.float64,
+        }
     )
 
 
@@ -98,7 +110,10 @@ def profile_thresholds_per_window(
     if table["capture"].isna().any():
         example = table.loc[table["capture"].isna(), KEYS].head(3).to_dict("records")
         raise ValueError(f"scored windows missing from the test stores, e.g. {example}")
-    matched = matches[["capture", "profile", "matched_from"]].astype({"capture": object})
+    # read back from CSV, a column of unmatched captures only is float (NaN): make it object
+    matched = matches[["capture", "profile", "matched_from"]].astype(
+        {"capture": object, "profile": object}
+    )
     table = table.merge(matched, on="capture", how="left", validate="many_to_one")
     own = thresholds[["model", "vehicle", "threshold"]].rename(
         columns={"vehicle": "profile", "threshold": "profile_threshold"}

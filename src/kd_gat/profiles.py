@@ -91,6 +91,15 @@ def warmup_windows(windows: pd.DataFrame, seconds: float) -> np.ndarray:
     return (windows["end_time"] < start + seconds).to_numpy(bool)
 
 
+def recording_minutes(windows: pd.DataFrame) -> float:
+    """Minutes of traffic a store's windows cover: per capture, from its first window's start
+    to its last window's end, summed."""
+    if windows.empty:
+        return 0.0
+    times = windows.groupby(windows["capture"].astype(str).to_numpy(), sort=False)
+    return float((times["end_time"].max() - times["start_time"].min()).sum() / 60.0)
+
+
 def distillation_windows(windows: pd.DataFrame, share: float) -> np.ndarray:
     """True for the windows (a store's window table of profile recordings) kept for
     distillation: those starting in the last `share` of their recording's time span, on cars
@@ -142,6 +151,36 @@ def match_captures(
             }
         )
     return pd.DataFrame(rows, columns=["capture", "profile", "jaccard", "matched_from"])
+
+
+THRESHOLD_COLUMNS = [
+    "model",
+    "vehicle",
+    "threshold",
+    "windows",
+    "minutes",
+    "allowed_alarms",
+    "max_score",
+]
+
+
+def calibrate(
+    model: str, vehicle: str, scores: np.ndarray, minutes: float, false_alarms_per_hour: float
+) -> dict[str, Any]:
+    """A `profile_thresholds` row (`THRESHOLD_COLUMNS`): the threshold that flags at most the
+    alarms `false_alarms_per_hour` allows over the `minutes` the car's calibrating `scores`
+    (one per window) cover."""
+    scores = np.asarray(scores, dtype=np.float64)
+    allowed = int(np.floor(false_alarms_per_hour * minutes / 60.0))
+    return {
+        "model": model,
+        "vehicle": vehicle,
+        "threshold": budget_threshold(scores, allowed),
+        "windows": len(scores),
+        "minutes": minutes,
+        "allowed_alarms": allowed,
+        "max_score": float(scores.max()) if len(scores) else np.nan,
+    }
 
 
 def budget_threshold(scores: np.ndarray, allowed: int) -> float:

@@ -183,3 +183,43 @@ def size_vs_f1_figure(board: pd.DataFrame) -> Figure:
     ax.set(xscale="log", xlabel="parameters", ylabel="mean F1 over test scenarios")
     fig.tight_layout()
     return fig
+
+
+def timeline_figures(window_scores: pd.DataFrame, model: str, operating_point: str) -> dict:
+    """Per test scenario, one panel per capture: `model`'s score over time (s from the
+    capture's first window) at `operating_point`, its threshold (per window: a profile's once
+    the capture is matched), attack windows shaded and flagged windows marked. In a suppress
+    capture, where recall cannot be measured, this is the alarm timeline to read."""
+    rows = window_scores[
+        (window_scores["model"] == model) & (window_scores["operating_point"] == operating_point)
+    ]
+    figures = {}
+    for scenario, group in rows.groupby("scenario", sort=True):
+        captures = sorted(group["capture"].unique())
+        fig = Figure(figsize=(9, 2.2 * len(captures)), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(len(captures), 1, squeeze=False)[:, 0])
+        for ax, (capture, mine) in zip(axes, group.groupby("capture", sort=True), strict=True):
+            mine = mine.sort_values("end_time")
+            t = mine["end_time"].to_numpy() - mine["start_time"].min()
+            score, threshold = mine["score"].to_numpy(), mine["threshold"].to_numpy()
+            ax.fill_between(
+                t,
+                0,
+                1,
+                where=mine["label"].to_numpy() == 1,
+                step="post",
+                transform=ax.get_xaxis_transform(),
+                color="tab:red",
+                alpha=0.15,
+                label="attack windows",
+            )
+            ax.plot(t, score, lw=0.6, color="tab:blue", label="score")
+            ax.step(t, threshold, where="post", ls="--", color="black", lw=0.8, label="threshold")
+            flagged = score >= threshold
+            ax.plot(t[flagged], score[flagged], "o", ms=2, color="tab:orange", label="flagged")
+            ax.set(xlabel="time since the capture's first window (s)", ylabel="score")
+            ax.set_title(f"{capture}: {int(flagged.sum())} of {len(t)} windows flagged", fontsize=8)
+            ax.legend(fontsize=6, loc="upper right")
+        fig.suptitle(f"{scenario}: {model} at the {operating_point} operating point", fontsize=9)
+        figures[scenario] = fig
+    return figures

@@ -60,6 +60,7 @@ def test_a_window_is_calibrated_once_its_capture_is_matched() -> None:
     assert m["threshold"].tolist() == [0.5, 0.5, 0.9, 0.9, 0.5, 0.5]
     assert m["profile"].tolist() == ["B", "B", "B", "B", None, None]
     assert m["capture"].tolist() == ["c1", "c1", "c1", "c1", "c2", "c2"]
+    assert m["end_time"].tolist() == [1.0, 2.0, 4.0, 5.0, 1.0, 2.0]
     # a model without a threshold on the profile is never calibrated
     f = table[table["model"] == "f"]
     assert not f["calibrated"].any()
@@ -97,6 +98,11 @@ def test_no_profile_at_all_leaves_every_window_zero_shot() -> None:
     table = profile_thresholds_per_window(scores(), WINDOWS, unmatched, empty)
     assert not table["calibrated"].any()
     assert (table["threshold"] == 0.5).all()
+    # the same matches read back from CSV: an all-NaN (float) profile column
+    from_csv = MATCHES.assign(profile=np.nan)
+    again = profile_thresholds_per_window(scores(), WINDOWS, from_csv, THRESHOLDS)
+    assert not again["calibrated"].any()
+    assert again["profile"].isna().all()
 
 
 def test_a_score_without_a_window_is_refused() -> None:

@@ -8,6 +8,7 @@ Each stage's behaviour is tested in-process in tests/pipelines/<stage>/.
 
 from __future__ import annotations
 
+import json
 import os
 
 import mlflow
@@ -148,11 +149,20 @@ def test_batch_inference_scores_new_unlabelled_captures(smoke_run, tmp_path) -> 
     scores = pd.read_parquet(out(smoke_run, "07_model_output", "inference/scores.parquet"))
     assert len(scores) == 30  # 3,050 frames → 30 windows of 100, the tail dropped
     assert set(scores["capture"]) == {"car_a/drive"}
-    # the catalog loaded the latest saved fusion policy (globals.yml `inference.fusion`)
-    policy = _latest(smoke_run, "fusion_student")
-    torch.testing.assert_close(torch.tensor(float(scores["threshold"].iloc[0])), policy.threshold)
-    assert (scores["decision"] == (scores["score"] >= float(policy.threshold))).all()
-    assert np.isfinite(scores[["vgae_score", "gat_p", "alpha", "score"]].to_numpy()).all()
+    # the catalog loaded the latest saved model of the deployed detector (globals.yml
+    # `inference.detector`); car A has no profile: its zero-shot threshold judges every window
+    report = json.loads(out(smoke_run, "08_reporting", "inference_report.json").read_text())
+    detector = report["detector"]
+    model = _latest(smoke_run, detector)
+    assert model.name == detector
+    zero_shot = pd.read_csv(out(smoke_run, "07_model_output", "zero_shot_thresholds.csv"))
+    threshold = zero_shot.set_index("model").loc[detector, "threshold"]
+    assert not scores["calibrated"].any()
+    np.testing.assert_allclose(scores["threshold"], threshold)
+    assert (scores["decision"] == (scores["score"] >= scores["threshold"])).all()
+    assert np.isfinite(scores["score"]).all()
+    alarms = pd.read_csv(out(smoke_run, "08_reporting", "inference_alarms.csv"))
+    assert alarms["windows"].sum() == scores["decision"].sum()
 
 
 def test_run_analytics_read_back_the_tracked_test_metrics(smoke_run) -> None:

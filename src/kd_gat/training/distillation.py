@@ -37,17 +37,20 @@ class SoftLabelDistillation(nn.Module):
         self.alpha = params.alpha
         self.temperature = params.temperature
 
+    def _kd(self, logits: Tensor, teacher_output: Tensor) -> tuple[Tensor, Tensor]:
+        """(α·T²·KL, KL) of the student against the teacher."""
+        kl = soft_label_kl(logits, teacher_output, self.temperature)
+        return self.alpha * self.temperature**2 * kl, kl
+
     def transfer(self, logits: Tensor, batch, teacher_output: Tensor) -> Tensor:
         """The distillation term alone, α·T²·KL: what unlabelled windows teach."""
-        kl = soft_label_kl(logits, teacher_output, self.temperature)
-        return self.alpha * self.temperature**2 * kl
+        return self._kd(logits, teacher_output)[0]
 
     def forward(self, logits: Tensor, batch, teacher_output: Tensor) -> LossOutput:
         task = self.task(logits, batch)
-        kd = self.transfer(logits, batch, teacher_output)
+        kd, kl = self._kd(logits, teacher_output)
         loss = kd + (1 - self.alpha) * task.loss
-        kl = kd.detach() / (self.alpha * self.temperature**2) if self.alpha else kd.detach()
-        return LossOutput(loss, {**task.parts, "kd_kl": kl})
+        return LossOutput(loss, {**task.parts, "kd_kl": kl.detach()})
 
 
 class LatentDistillation(nn.Module):

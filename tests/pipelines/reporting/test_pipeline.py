@@ -15,6 +15,7 @@ def test_the_stage_reads_the_evaluation_outputs_and_every_history() -> None:
         "metrics",
         "model_sizes",
         "window_scores",
+        "params:inference",
         *(f"{d}.training_history" for d in roster.detector_names()),
     }
 
@@ -46,3 +47,24 @@ def test_every_model_and_scenario_reaches_mlflow(reporting_run, evaluation_run) 
     for row in evaluation_run["metrics"].itertuples():
         key = f"{row.model}/{row.operating_point}/{row.scenario}/f1"
         assert logged[key]["value"] == row.f1
+
+
+def test_score_timelines_of_the_deployed_detector(reporting_run, evaluation_run, stage_params):
+    """One figure per test scenario, a panel per capture: the deployed detector's scores at the
+    profile operating point over time, with its threshold and the flagged windows."""
+    detector = stage_params["inference"]["detector"]
+    scores = evaluation_run["window_scores"]
+    mine = scores[(scores["model"] == detector) & (scores["operating_point"] == "profile")]
+    figures = reporting_run["score_timelines"]
+    assert set(figures) == set(mine["scenario"])
+    for scenario, figure in figures.items():
+        rows = mine[mine["scenario"] == scenario]
+        panels = [ax for ax in figure.axes if ax.get_title()]
+        assert len(panels) == rows["capture"].nunique()
+        for ax in panels:
+            capture = ax.get_title().split(":")[0]
+            windows = rows[rows["capture"] == capture]
+            flagged = int((windows["score"] >= windows["threshold"]).sum())
+            assert ax.get_title() == f"{capture}: {flagged} of {len(windows)} windows flagged"
+            score_line = next(line for line in ax.get_lines() if line.get_label() == "score")
+            assert len(score_line.get_xdata()) == len(windows)

@@ -22,19 +22,9 @@ from kd_gat.operating_points import ZERO_SHOT_COLUMNS, zero_shot_threshold
 from kd_gat.params.evaluation import EvaluationParams
 from kd_gat.params.profiles import ProfilesParams
 from kd_gat.params.scoring import ScoringParams
-from kd_gat.profiles import budget_threshold, warmup_windows
+from kd_gat.profiles import THRESHOLD_COLUMNS, calibrate, recording_minutes, warmup_windows
 from kd_gat.roster import Detector
 from kd_gat.scoring import detector_outputs, node_outputs
-
-THRESHOLD_COLUMNS = [
-    "model",
-    "vehicle",
-    "threshold",
-    "windows",
-    "minutes",
-    "allowed_alarms",
-    "max_score",
-]
 
 
 def _score_recordings(
@@ -121,32 +111,26 @@ def calibrate_nodes(params: dict[str, Any], **node_outputs: pd.DataFrame) -> pd.
 
 
 def calibrate_detectors(
-    profiles: dict[str, Any], params: dict[str, Any], **profile_outputs: pd.DataFrame
+    profiles: dict[str, Any],
+    calibration_graphs: dict[str, GraphStore],
+    params: dict[str, Any],
+    **profile_outputs: pd.DataFrame,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Each detector's threshold per profile for the false-alarm budget over the recording's
-    windows after warm-up, as a table and inside the profiles (with the detector's score
-    quantiles on those windows)."""
+    """Each detector's threshold per profile for the false-alarm budget over the calibrating
+    windows after warm-up (the budget counts the minutes those windows cover, not the parts of
+    the recordings kept for distillation), as a table and inside the profiles (with the
+    detector's score quantiles on those windows)."""
     p = ProfilesParams.model_validate(params)
     rows = []
     calibrated = {v: dict(profile, detectors={}) for v, profile in profiles["profiles"].items()}
+    covered = {v: recording_minutes(store.windows) for v, store in calibration_graphs.items()}
     for name, outputs in sorted(profile_outputs.items()):
         settled = outputs[~outputs["warmup"].astype(bool)]
         for vehicle, group in settled.groupby("vehicle", sort=True):
             scores = group["score"].to_numpy()
-            minutes = profiles["profiles"][vehicle]["minutes"]
-            allowed = int(np.floor(p.false_alarms_per_hour * minutes / 60.0))
-            threshold = budget_threshold(scores, allowed)
-            rows.append(
-                {
-                    "model": name,
-                    "vehicle": vehicle,
-                    "threshold": threshold,
-                    "windows": len(scores),
-                    "minutes": minutes,
-                    "allowed_alarms": allowed,
-                    "max_score": float(scores.max()),
-                }
-            )
+            row = calibrate(name, vehicle, scores, covered[vehicle], p.false_alarms_per_hour)
+            rows.append(row)
+            threshold = row["threshold"]
             quantiles = {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99, 0.999)}
             calibrated[vehicle]["detectors"][name] = {"threshold": threshold} | {
                 "score_quantiles": quantiles

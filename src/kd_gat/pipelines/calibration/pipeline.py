@@ -50,6 +50,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 calibrate_detectors,
                 inputs={
                     "profiles": "vehicle_profiles",
+                    "calibration_graphs": "calibration_graphs",
                     "params": "params:profiles",
                     **{d: f"{d}.profile_outputs" for d in detectors},
                 },

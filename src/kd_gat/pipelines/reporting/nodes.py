@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from kd_gat import reporting
+from kd_gat.operating_points import PROFILE
+from kd_gat.params.inference import InferenceParams
 
 _MLFLOW_UNSAFE = re.compile(r"[^A-Za-z0-9_\-./ ]")
 MLFLOW_METRICS = ("f1", "auroc", "auprc", "precision", "recall", "mcc", "dr_at_fpr_1pct")
@@ -53,3 +56,10 @@ def mlflow_metrics(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
             if value == value:  # NaN (one-class scenario) is not logged
                 out[key] = {"value": float(value), "step": 0}
     return out
+
+
+def plot_timelines(window_scores: pd.DataFrame, inference: dict[str, Any]) -> dict[str, Figure]:
+    """Score timelines of the detector inference deploys, at the profile operating point, one
+    figure per test scenario (`kd_gat.reporting.timeline_figures`)."""
+    detector = InferenceParams.model_validate(inference).detector
+    return reporting.timeline_figures(window_scores, detector, PROFILE)

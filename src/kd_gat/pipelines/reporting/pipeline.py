@@ -5,7 +5,7 @@ from kedro.pipeline import Node, Pipeline
 from kd_gat import roster
 from kd_gat.reporting import learning_curves_figure
 
-from .nodes import build_leaderboard, mlflow_metrics, plot_confusion, plot_curves
+from .nodes import build_leaderboard, mlflow_metrics, plot_confusion, plot_curves, plot_timelines
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -22,6 +22,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs="window_scores",
                 outputs=["roc_curves", "pr_curves"],
                 name="plot_curves",
+            ),
+            Node(
+                plot_timelines,
+                inputs=["window_scores", "params:inference"],
+                outputs="score_timelines",
+                name="plot_timelines",
             ),
             Node(
                 plot_confusion,
