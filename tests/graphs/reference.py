@@ -78,6 +78,7 @@ def frame_history(cap: pd.DataFrame, max_tracked_ids: int | None) -> list[dict]:
             "first": i - k if not past else past[0],
             "tracked": key != "overflow",
             "seen": k if key != "overflow" else 0,
+            "gap": t[i] - t[past[-1]] if k >= 1 and key != "overflow" else math.nan,
         }
         if k >= 1:
             change = float(payload[past[-1]] != payload[i])
@@ -106,6 +107,7 @@ class RefProfile:
 
     periods: dict[int, float]
     matched_from: float
+    rate: float = math.nan  # frames per second
 
 
 def _history_columns(
@@ -160,12 +162,28 @@ def _history_columns(
 
     expected = [c for c in known if has_period(c) and known[c] <= span / 2]
     missing = len(set(expected) - set(ids)) / len(expected) if expected else 0.0
+    elapsed = t[-1] - t[0]
+    rate = profile.rate if uses else math.nan
+    if uses and not math.isnan(rate) and n >= 2 and elapsed > 0:
+        profile_load = _clipped_log2((n - 1) / elapsed, rate)
+    else:
+        profile_load = load
     for c, v in out.items():
         h = history[start + ids.index(c)]
         unknown = float(c not in known and h["seen"] < known_after)
         count = ids.count(c)
         ratio = _clipped_log2(count + 1, span / known[c] + 1) if has_period(c) else v[3]
-        v += [unknown, ratio, missing]
+        gaps = [history[start + k] for k in range(n) if ids[k] == c]
+        if has_period(c):
+            own = [
+                0.0
+                if math.isnan(x["gap"])
+                else min(max(math.log2(max(x["gap"], 1e-9) / known[c]), -CLIP), CLIP)
+                for x in gaps
+            ]
+        else:
+            own = [x["iat_ratio"] for x in gaps]
+        v += [unknown, ratio, missing, float(np.mean(own)), min(own), max(own), profile_load]
     return out
 
 
@@ -216,7 +234,7 @@ def _graph(
         ]
         for e in edges
     ]
-    return nodes, np.array(rows).reshape(-1, 27), edges, np.array(attr).reshape(-1, 4)
+    return nodes, np.array(rows).reshape(-1, 31), edges, np.array(attr).reshape(-1, 4)
 
 
 def reference_graphs(

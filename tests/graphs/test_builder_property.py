@@ -39,12 +39,17 @@ def random_profiles(
         periods = np.where(rng.random(len(ids)) < 0.2, np.nan, rng.exponential(0.02, len(ids)))
         since = float(rng.uniform(times.min() - 0.01, times.max() + 0.01))
         vehicle = f"car_{name}"
+        frames_, minutes = int(rng.integers(1, 10_000)), float(rng.uniform(0.0, 2.0))
         profiles[vehicle] = {
             "can_ids": ids.tolist(),
             "periods": {str(i): float(p) for i, p in zip(ids, periods, strict=True)},
+            "frames": frames_,
+            "minutes": minutes,
         }
         rows.append({"capture": name, "profile": vehicle, "matched_from": since})
-        reference[name] = RefProfile(dict(zip(ids.tolist(), periods.tolist(), strict=True)), since)
+        rate = frames_ / (60 * minutes) if minutes > 0 else np.nan
+        periods_by_id = dict(zip(ids.tolist(), periods.tolist(), strict=True))
+        reference[name] = RefProfile(periods_by_id, since, rate)
     return pd.DataFrame(rows), profiles, reference
 
 

@@ -154,3 +154,42 @@ def test_appending_frames_changes_no_earlier_window_with_a_profile(seed, length,
 
     short, full = build(head), build(table)
     np.testing.assert_array_equal(short.x, full.x[: short.node_ptr[-1]])
+
+
+def test_gaps_against_the_profile_period():
+    # the profile says 0x100 comes every 5 ms; it comes every 10 ms: each gap is log2(2) = 1
+    nodes = node_table(periodic(), **profile_of({0x100: PERIOD / 2, 0x200: PERIOD}))
+    later = nodes.loc[nodes.index.get_level_values("window") >= 1]
+    np.testing.assert_allclose(later.xs(0x100, level="can_id")["profile_iat_ratio_mean"], 1.0)
+    np.testing.assert_allclose(
+        later.xs(0x200, level="can_id")["profile_iat_ratio_max"], 0.0, atol=1e-6
+    )
+    # the capture's first frame of an ID has no gap: 0
+    first = nodes.loc[(0, 0x100)]
+    assert first["profile_iat_ratio_min"] == 0.0
+    assert first["profile_iat_ratio_max"] == pytest.approx(1.0)
+
+
+def test_an_attack_does_not_move_the_profile_reference():
+    """A flood of 0x000 (every 0.5 ms, 0.10–0.15 s) inflates the capture's running frame rate
+    for the rest of the capture; the profile's rate (200 frames/s, as the regular traffic) stays
+    the reference: the last window, regular again, is at the profile's level."""
+    flood = [(round(0.1 + 0.0005 * k, 6), 0x000) for k in range(100)]
+    periods = {0x100: PERIOD, 0x200: PERIOD}
+    car = profile_of(periods) | {
+        "profiles": {
+            "car": {
+                "can_ids": sorted(periods),
+                "periods": periods,
+                "frames": 12_000,
+                "minutes": 1.0,
+            }
+        }
+    }
+    nodes = node_table(periodic(extra=flood), **car)
+    last = nodes.loc[nodes.index.get_level_values("window").max()]
+    assert (last["bus_load_ratio"] < -1.0).all()  # the flood is still in the running rate
+    np.testing.assert_allclose(last["profile_load_ratio"], 0.0, atol=1e-6)
+    # without a profile rate: the running one
+    plain = node_table(periodic(extra=flood), **profile_of(periods))
+    np.testing.assert_array_equal(plain["profile_load_ratio"], plain["bus_load_ratio"])

@@ -62,6 +62,10 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
         "unknown_id",  # 1 if the ID is neither in the profile nor seen `known_after` times before
         "profile_count_ratio",  # count_ratio with the profile's period for the ID
         "missing_share",  # share of the profile's IDs expected twice in the window that it lacks
+        "profile_iat_ratio_mean",  # iat_ratio_* with the profile's period for the ID
+        "profile_iat_ratio_min",
+        "profile_iat_ratio_max",
+        "profile_load_ratio",  # log2(window frame rate / the profile's frame rate)
     ),
 }
 # Every node feature, in store order (a store keeps a selection, in this order).
@@ -267,15 +271,26 @@ def _history_features(
     load[(before == 0) | (length < 2)] = 0.0
     columns["bus_load_ratio"] = load[window]
     uses_profile = prior.matched_from[windows.capture] <= frames.timestamp[last]
-    return columns | _profile_features(
-        prior,
-        history,
-        uses_profile,
-        windows.capture,
-        nodes,
-        span,
-        first_frame,
-        columns["count_ratio"],
+    with np.errstate(divide="ignore", invalid="ignore"):
+        profile_load = _log2_ratio((length - 1) / elapsed, prior.rate[windows.capture])
+    profile_load = np.where(
+        uses_profile & np.isfinite(prior.rate[windows.capture]) & (length >= 2) & (elapsed > 0),
+        profile_load,
+        load,
+    )
+    return (
+        columns
+        | _profile_features(
+            prior,
+            history,
+            uses_profile,
+            windows.capture,
+            nodes,
+            span,
+            first_frame,
+            columns["count_ratio"],
+        )
+        | {"profile_load_ratio": profile_load[window]}
     )
 
 
@@ -301,10 +316,25 @@ def _profile_features(
     expected = np.where(uses, prior.expected_ids(capture, half_span), 0)
     present = np.bincount(window, has_period & (period <= half_span[window]), len(uses))
     missing = np.where(expected > 0, (expected - present) / np.maximum(expected, 1), 0.0)
+    # each frame's gap against the profile's period of its ID (its node's); the running ratio
+    # where the node has no profile period; 0 for an ID's first frame in the capture
+    frame_period = np.repeat(np.where(has_period, period, np.nan), count)
+    gap = history.gap[nodes.frame]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = _log2_ratio(np.maximum(gap, 1e-9), frame_period)
+    ratio = np.where(
+        np.isfinite(frame_period),
+        np.where(np.isfinite(gap), own, 0.0),
+        history.iat_ratio[nodes.frame],
+    )
+    n_nodes = len(count)
     return {
         "unknown_id": unknown,
         "profile_count_ratio": np.where(has_period, profile_ratio, count_ratio),
         "missing_share": missing[window],
+        "profile_iat_ratio_mean": np.bincount(nodes.node_of, ratio, n_nodes) / count,
+        "profile_iat_ratio_min": np.minimum.reduceat(ratio, nodes.first) if n_nodes else ratio[:0],
+        "profile_iat_ratio_max": np.maximum.reduceat(ratio, nodes.first) if n_nodes else ratio[:0],
     }
 
 

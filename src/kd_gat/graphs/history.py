@@ -14,6 +14,8 @@ of the same ID in the same capture (causal: nothing after the frame is read):
   into an expected frame count for a window.
 - `first`: index of the ID's first frame in the capture, to tell whether a window's ID is new.
 - `seen`: how many earlier frames of the ID the capture holds (0 for untracked IDs).
+- `gap`: time since the ID's previous frame (NaN for its first frame and for untracked IDs),
+  which the builder measures against the matched profile's period (`kd_gat.graphs.prior`).
 
 The state per capture is bounded: only the first `max_tracked_ids` distinct IDs (in order of first
 appearance) keep their own history. Later IDs share one overflow history and always count as new
@@ -42,6 +44,7 @@ class FrameHistory:
     period: np.ndarray  # float64, NaN when unknown
     first: np.ndarray  # int64: the frame index where the ID's history starts
     seen: np.ndarray  # int64: earlier frames of the ID in the capture (0 when untracked)
+    gap: np.ndarray  # float64: time since the ID's previous frame (NaN: none, or untracked)
     tracked: np.ndarray  # bool: False for IDs beyond the per-capture state bound
     capture_start: np.ndarray  # int64: index of the first frame of the frame's capture
 
@@ -135,6 +138,7 @@ def frame_history(
         "period": period,
         "first": order[run_first][run_of],
         "seen": k,
+        "gap": np.where(k >= 1, gap, np.nan),
     }
     aligned = {}
     for name, values in out.items():
@@ -142,4 +146,5 @@ def frame_history(
         back[order] = values
         aligned[name] = back
     aligned["seen"][~tracked] = 0
+    aligned["gap"][~tracked] = np.nan
     return FrameHistory(**aligned, tracked=tracked, capture_start=capture_start)

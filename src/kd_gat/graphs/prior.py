@@ -15,6 +15,16 @@ profile; earlier windows, and unmatched captures, cannot). Three node features r
 - `missing_share`: the share of the profile's IDs expected at least twice in the window (period
   ≤ half its span) that the window lacks: an ID suppressed from the capture's first frame has no
   node, and no history, to show it. 0 without a profile.
+- `profile_iat_ratio_mean/min/max`: each frame's gap since its ID's previous frame against the
+  profile's period for the ID (log2, clipped), over the node's frames; `iat_ratio_*` (against the
+  ID's running period) where the profile has no period for it.
+- `profile_load_ratio`: the window's frame rate against the profile's (log2); `bus_load_ratio`
+  (against the capture's running rate) without a profile.
+
+Why references from the profile as well as the capture's running ones: a running mean over the
+capture remembers an attack for the rest of it (measured on set_01's DoS-3: after the first
+flood the capture's running frame rate and ID periods stay inflated, and benign windows 70 s
+later still score as anomalous); the profile's references are set before the capture starts.
 
 Per-frame lookups are one `searchsorted` per capture (a loop over captures, not frames).
 """
@@ -32,13 +42,15 @@ import pandas as pd
 class ProfilePrior:
     """The matched profile of each capture of a window plan, resolved per frame.
 
-    Per capture (capture-table order): `matched_from` (inf when unmatched) and the sorted finite
-    periods of its profile's IDs. Per frame: whether its ID is in the capture's profile, and the
-    profile's period for it (NaN when not, or unknown). `known_after`: earlier frames of an ID in
-    its capture that make it known without a profile.
+    Per capture (capture-table order): `matched_from` (inf when unmatched), the profile's frame
+    rate (frames per second; NaN when unmatched) and the sorted finite periods of its IDs. Per
+    frame: whether its ID is in the capture's profile, and the profile's period for it (NaN
+    when not, or unknown). `known_after`: earlier frames of an ID in its capture that make it
+    known without a profile.
     """
 
     matched_from: np.ndarray
+    rate: np.ndarray
     sorted_periods: tuple[np.ndarray, ...]
     in_profile: np.ndarray
     period: np.ndarray
@@ -62,6 +74,7 @@ class ProfilePrior:
         in_profile = np.zeros(n, dtype=bool)
         period = np.full(n, np.nan)
         matched_from = np.full(len(first_frame), np.inf)
+        rate = np.full(len(first_frame), np.nan)
         sorted_periods: list[np.ndarray] = []
         by_capture = {}
         if matches is not None and len(matches):
@@ -77,19 +90,21 @@ class ProfilePrior:
                 continue
             ids, periods = profile_periods(profiles[vehicle])
             matched_from[c] = float(since)
+            rate[c] = profile_rate(profiles[vehicle])
             sorted_periods.append(np.sort(periods[np.isfinite(periods)]))
             frames = slice(int(first), int(first + count))
             at = np.minimum(np.searchsorted(ids, can_id[frames]), max(len(ids) - 1, 0))
             hit = ids[at] == can_id[frames] if len(ids) else np.zeros(count, dtype=bool)
             in_profile[frames] = hit
             period[frames] = np.where(hit, periods[at] if len(ids) else np.nan, np.nan)
-        return cls(matched_from, tuple(sorted_periods), in_profile, period, known_after)
+        return cls(matched_from, rate, tuple(sorted_periods), in_profile, period, known_after)
 
     @classmethod
     def unmatched(cls, n_captures: int, n_frames: int, known_after: int = 3) -> ProfilePrior:
         """No capture matched: the features fall back on each capture's own past."""
         return cls(
             np.full(n_captures, np.inf),
+            np.full(n_captures, np.nan),
             tuple(np.zeros(0) for _ in range(n_captures)),
             np.zeros(n_frames, dtype=bool),
             np.full(n_frames, np.nan),
@@ -114,3 +129,9 @@ def profile_periods(profile: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     periods.index = periods.index.astype(np.int64)
     values = periods.reindex(ids).to_numpy(dtype=np.float64)
     return ids, np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
+def profile_rate(profile: dict[str, Any]) -> float:
+    """A profile's frames per second over its recordings (NaN when unknown)."""
+    seconds = 60.0 * float(profile.get("minutes", 0.0) or 0.0)
+    return float(profile.get("frames", 0)) / seconds if seconds > 0 else np.nan

@@ -189,7 +189,10 @@ def _check_field_metrics(by_scenario, by_capture, metrics, stores) -> None:
         assert (table["latency_max_s"].dropna() >= table["latency_median_s"].dropna()).all()
         rated = table.dropna(subset=["false_alarms_per_h"])
         assert (rated["false_alarms_per_h_upper"] > rated["false_alarms_per_h"]).all()
-        assert (table["window_f1_best"].dropna() >= table["window_f1"].dropna() - 1e-12).all()
+        # one threshold for every window (validation): no F1 beats the best single threshold's;
+        # at the profile point calibrated windows take their car's threshold, others not
+        single = table[table["operating_point"] == "validation"].dropna(subset=["window_f1_best"])
+        assert (single["window_f1_best"] >= single["window_f1"] - 1e-12).all()
         assert table["suppress_alarms"].isna().all()
         for column in ("frame_precision", "frame_recall", "frame_f1"):
             values = table[column].dropna()

@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 from torch_geometric.loader import DataLoader
 
+from kd_gat.graphs.builder import FEATURE_GROUPS
 from kd_gat.pipelines.graphs import create_pipeline
 from kd_gat.pipelines.graphs.nodes import (
     build_graph_stores,
@@ -172,7 +173,7 @@ def test_captures_matched_to_a_profile_read_it(graphs_run, ingestion_run, stage_
         ingestion_run["frames"], graphs_run["vocabulary"], stage_params["graphs"]
     )
     names = list(graphs_run["graphs_test_raw"]["test_01_known_vehicle_known_attack"].node_features)
-    profile = [names.index(n) for n in ("unknown_id", "profile_count_ratio", "missing_share")]
+    profile = [names.index(n) for n in FEATURE_GROUPS["profile"]]
     rest = [i for i in range(len(names)) if i not in profile]
     for scenario, store in graphs_run["graphs_test_raw"].items():
         other = bare[2][scenario]
