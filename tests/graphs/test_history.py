@@ -4,6 +4,7 @@ new ID; causality; the bound on per-ID state; feature groups."""
 from __future__ import annotations
 
 import math
+import typing
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from kd_gat.graphs.builder import (
     build_store,
     select_features,
 )
+from kd_gat.params.graphs import FeatureGroup, GraphsParams
 from tests.graphs.factory import capture, frames, random_frames
 
 PERIOD = 0.010
@@ -169,3 +171,11 @@ def test_feature_groups_select_columns_of_the_full_store():
     np.testing.assert_array_equal(part.x, full.x[:, columns])
     with pytest.raises(ValueError, match="unknown feature groups"):
         select_features(["history", "colour"])
+
+
+def test_every_node_feature_is_in_exactly_one_group():
+    grouped = [name for names in FEATURE_GROUPS.values() for name in names]
+    assert sorted(grouped) == sorted(NODE_FEATURES)
+    assert select_features(list(FEATURE_GROUPS)) == NODE_FEATURES
+    assert GraphsParams().feature_groups == tuple(FEATURE_GROUPS)  # the default keeps them all
+    assert set(typing.get_args(FeatureGroup)) == set(FEATURE_GROUPS)

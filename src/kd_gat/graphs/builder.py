@@ -27,8 +27,9 @@ from kd_gat.ingestion.frames import BYTE_COLUMNS, CAPTURE_COLUMNS, PAYLOAD_BYTES
 
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     # What the frames of the ID carry in this window. Payload and timing are specific to each
-    # car's IDs; the history and context groups are relative to the ID's (the bus's) own past
-    # and carry over to a car the models never saw (kd_gat.graphs.history).
+    # car's IDs; history (timing), rates (payload), novelty and context (bus load) are relative
+    # to the ID's (the bus's) own past in the capture and carry over to a car the models never
+    # saw (kd_gat.graphs.history); profile, to the car's matched vehicle profile.
     "payload": (
         *(f"byte_{i}_mean" for i in range(PAYLOAD_BYTES)),  # mean payload byte / 255
         "dlc_mean",  # mean DLC / 8
@@ -48,13 +49,17 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
         "iat_ratio_min",  # its minimum (an injected frame) ...
         "iat_ratio_max",  # ... and maximum (a suppressed frame)
         "count_ratio",  # log2((frames + 1) / (expected + 1)); expected = window span / period
+    ),
+    "rates": (
         "change_excess",  # mean payload change − the ID's running change rate
         "flip_excess",  # mean bit-flip share − the ID's running bit-flip share
+    ),
+    "novelty": (
         "new_id",  # 1 if the ID was not seen in the capture before this window (or untracked)
+        "new_id_share",  # share of the window's nodes that are new
     ),
     "context": (
         "bus_load_ratio",  # log2(window frame rate / the capture's frame rate before it)
-        "new_id_share",  # share of the window's nodes that are new
     ),
     # Relative to the car's matched vehicle profile (kd_gat.graphs.prior), falling back on the
     # capture's own past where no profile is matched yet.
@@ -78,7 +83,10 @@ NODE_FEATURES: tuple[str, ...] = (
     *FEATURE_GROUPS["change"],
     *FEATURE_GROUPS["oov"],
     *FEATURE_GROUPS["history"],
-    *FEATURE_GROUPS["context"],
+    *FEATURE_GROUPS["rates"],
+    "new_id",
+    "bus_load_ratio",
+    "new_id_share",
     *FEATURE_GROUPS["profile"],
 )
 EDGE_FEATURES: tuple[str, ...] = (

@@ -6,7 +6,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-FeatureGroup = Literal["payload", "timing", "change", "oov", "history", "context", "profile"]
+FeatureGroup = Literal[
+    "payload", "timing", "change", "oov", "history", "rates", "novelty", "context", "profile"
+]
+ALL_GROUPS = (
+    "payload",
+    "timing",
+    "change",
+    "oov",
+    "history",
+    "rates",
+    "novelty",
+    "context",
+    "profile",
+)
 
 
 class GraphsParams(BaseModel):
@@ -20,8 +33,9 @@ class GraphsParams(BaseModel):
     the capture). The held-out attack-free captures also make the training car's profile.
     `feature_groups`: the node feature groups the stores keep (`kd_gat.graphs.builder.
     FEATURE_GROUPS`): `payload`, `timing`, `change`, `oov` are specific to the training car's
-    IDs; `history` and `context` measure each frame against its own ID's past and carry over to
-    another car; `profile` reads the capture's matched vehicle profile (`kd_gat.graphs.prior`).
+    IDs; `history` (timing), `rates` (payload changes), `novelty` (new IDs) and `context` (bus
+    load) measure each frame against its own ID's (the bus's) past in the capture and carry over
+    to another car; `profile` reads the capture's matched vehicle profile (`kd_gat.graphs.prior`).
     `max_tracked_ids`: IDs per capture with their own history (later ones share one).
     `known_after`: earlier frames of an ID in its capture that make it known where the matched
     profile does not list it.
@@ -36,9 +50,7 @@ class GraphsParams(BaseModel):
     val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     val_blocks: int = Field(5, ge=1)
     val_captures: tuple[str, ...] = ()
-    feature_groups: tuple[FeatureGroup, ...] = Field(
-        ("payload", "timing", "change", "oov", "history", "context", "profile"), min_length=1
-    )
+    feature_groups: tuple[FeatureGroup, ...] = Field(ALL_GROUPS, min_length=1)
     max_tracked_ids: int = Field(1024, ge=1)
     known_after: int = Field(3, ge=1)
 
