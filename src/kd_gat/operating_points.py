@@ -15,6 +15,10 @@ A detector ranks windows; where it draws the line decides what a user sees. Two 
   uncalibrated.
 
 Both are computed without reading a label: shuffling the test labels changes no threshold.
+
+`alarm_or` adds the alarm-level baseline of a VGAE and a GAT: a window is flagged when either
+flags it, each at its own threshold (validation), or each calibrated to half the car's
+false-alarm budget (profile), so the pair keeps the budget one detector has.
 `zero_shot_threshold` is the one place a detector's validation threshold (window and node) is
 set; the calibration stage tabulates it for evaluation and inference.
 """
@@ -148,3 +152,33 @@ def with_operating_points(
         calibrated=False,
     )
     return pd.concat([validation, profile], ignore_index=True)
+
+
+def alarm_or(table: pd.DataFrame, name: str, vgae: str, gat: str, thresholds: pd.DataFrame):
+    """Rows (`COLUMNS`) of model `name`: the windows of `table` (`with_operating_points`) that
+    both `vgae` and `gat` scored, flagged when either member's score reaches its threshold. At
+    the `profile` point a calibrated member takes its threshold for half the car's budget
+    (`thresholds`: model, vehicle, threshold_half_budget); the pair is calibrated when both
+    are. Its `score` is the larger margin of a member over its threshold (threshold 0), so the
+    decision is exact; as a ranking it mixes two scales."""
+    keys = ["operating_point", "scenario", "window"]
+    half = thresholds.set_index(["model", "vehicle"])["threshold_half_budget"]
+    members = []
+    for model in (vgae, gat):
+        rows = table[table["model"] == model].set_index(keys).sort_index()
+        lookup = pd.MultiIndex.from_arrays([np.full(len(rows), model), rows["profile"].to_numpy()])
+        budget = half.reindex(lookup).to_numpy(np.float64)
+        profile_point = rows.index.get_level_values("operating_point") == PROFILE
+        use = profile_point & rows["calibrated"].to_numpy(bool) & np.isfinite(budget)
+        threshold = np.where(use, budget, rows["threshold"].to_numpy(np.float64))
+        members.append(rows.assign(margin=rows["score"].to_numpy(np.float64) - threshold))
+    first, second = members[0].align(members[1], join="inner", axis=0)
+    with np.errstate(invalid="ignore"):
+        margin = np.fmax(first["margin"].to_numpy(), second["margin"].to_numpy())
+    out = first.reset_index().assign(
+        model=name,
+        score=np.nan_to_num(margin, neginf=-1e12, posinf=1e12),
+        threshold=0.0,
+        calibrated=first["calibrated"].to_numpy(bool) & second["calibrated"].to_numpy(bool),
+    )
+    return out[COLUMNS]

@@ -157,6 +157,7 @@ THRESHOLD_COLUMNS = [
     "model",
     "vehicle",
     "threshold",
+    "threshold_half_budget",
     "windows",
     "minutes",
     "allowed_alarms",
@@ -169,13 +170,15 @@ def calibrate(
 ) -> dict[str, Any]:
     """A `profile_thresholds` row (`THRESHOLD_COLUMNS`): the threshold that flags at most the
     alarms `false_alarms_per_hour` allows over the `minutes` the car's calibrating `scores`
-    (one per window) cover."""
+    (one per window) cover, and the one for half that budget (a member of an alarm-level OR of
+    two detectors, `kd_gat.operating_points.alarm_or`)."""
     scores = np.asarray(scores, dtype=np.float64)
     allowed = int(np.floor(false_alarms_per_hour * minutes / 60.0))
     return {
         "model": model,
         "vehicle": vehicle,
         "threshold": budget_threshold(scores, allowed),
+        "threshold_half_budget": budget_threshold(scores, allowed // 2),
         "windows": len(scores),
         "minutes": minutes,
         "allowed_alarms": allowed,

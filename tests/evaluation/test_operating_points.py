@@ -9,6 +9,7 @@ import pytest
 
 from kd_gat.operating_points import (
     COLUMNS,
+    alarm_or,
     profile_thresholds_per_window,
     with_operating_points,
 )
@@ -109,3 +110,34 @@ def test_a_score_without_a_window_is_refused() -> None:
     extra = pd.concat([scores(), scores().head(1).assign(window=99)], ignore_index=True)
     with pytest.raises(ValueError, match="missing from the test stores"):
         profile_thresholds_per_window(extra, WINDOWS, MATCHES, THRESHOLDS)
+
+
+def test_alarm_or_flags_what_either_member_flags_each_at_half_the_budget() -> None:
+    """Detectors "v" and "g" on the windows above: at the validation point each at its own
+    threshold (0.5); at the profile point, on c1's windows once matched, each at its threshold
+    for half of B's budget; the pair flags a window when either member does."""
+    v = scores().assign(model="v", score=[0.1, 0.6, 0.7, 0.2, 0.9, 0.1] * 2)
+    g = scores().assign(model="g", score=[0.6, 0.1, 0.2, 0.95, 0.1, 0.1] * 2)
+    both = pd.concat([v[v.index < 6], g[g.index < 6]], ignore_index=True)
+    thresholds = pd.DataFrame(
+        {
+            "model": ["v", "g"],
+            "vehicle": ["B", "B"],
+            "threshold": [0.6, 0.8],
+            "threshold_half_budget": [0.75, 0.9],
+        }
+    )
+    table = with_operating_points(both, WINDOWS, MATCHES, thresholds)
+    pair = alarm_or(table, "p.alarm_or", "v", "g", thresholds)
+    assert list(pair.columns) == COLUMNS
+    assert (pair["model"] == "p.alarm_or").all()
+    flagged = lambda op: (  # noqa: E731
+        pair.loc[pair["operating_point"] == op].sort_values("window")["score"] >= 0
+    ).tolist()
+    # validation: v ≥ 0.5 at windows 1, 2, 4; g ≥ 0.5 at 0, 3
+    assert flagged("validation") == [True, True, True, True, True, False]
+    # profile: windows 2, 3 of c1 calibrated: v at 0.75 (0.7 no), g at 0.9 (0.95 yes)
+    assert flagged("profile") == [True, True, False, True, True, False]
+    profile = pair[pair["operating_point"] == "profile"].sort_values("window")
+    assert profile["calibrated"].tolist() == [False, False, True, True, False, False]
+    assert np.allclose(profile["score"].iloc[3], 0.95 - 0.9)

@@ -27,7 +27,7 @@ from tests.pipelines.conftest import DATASET
 pytestmark = pytest.mark.e2e
 
 DETECTORS = roster.detector_names()
-METHODS = ("dqn", "weighted_average", "stacker")
+METHODS = ("dqn", "weighted_average", "stacker", "alarm_or")  # alarm_or: in evaluation
 
 
 def out(project, layer: str, relative: str = ""):

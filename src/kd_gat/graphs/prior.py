@@ -2,7 +2,7 @@
 
 A capture matched to a profile (`kd_gat.profiles.match_captures`) knows the car's CAN-ID set and
 each ID's period from `matched_from` on (its first seconds: a window that ends later may use the
-profile; earlier windows, and unmatched captures, cannot). Three node features read it
+profile; earlier windows, and unmatched captures, cannot). These node features read it
 (`FEATURE_GROUPS["profile"]` in the builder):
 
 - `unknown_id`: the ID is neither in the matched profile's ID set nor seen `known_after` times

@@ -14,7 +14,7 @@ from kd_gat.metrics import choose_threshold
 from kd_gat.models import count_parameters
 from kd_gat.pipelines.evaluation import create_pipeline
 
-METHODS = ("dqn", "weighted_average", "stacker")
+METHODS = ("dqn", "weighted_average", "stacker", "alarm_or")  # alarm_or: in evaluation
 
 
 def all_models() -> set[str]:
@@ -95,7 +95,19 @@ def test_matched_captures_take_the_profile_threshold(
         assert mine["calibrated"].mean() > 0.5  # all but the windows of the first seconds
         assert (mine.loc[mine["calibrated"], "threshold"] == thresholds[name, "B"]).all()
     fusion = profile[~profile["model"].isin(roster.detector_names())]
-    assert not fusion["calibrated"].any()  # fusion methods have no profile threshold yet
+    alarm_or = fusion["model"].str.endswith(".alarm_or").to_numpy()
+    assert not fusion.loc[~alarm_or, "calibrated"].any()  # learnt fusion: no profile threshold
+    # the alarm-level OR is calibrated where both its detectors are (car B's windows)
+    for pair in roster.FUSIONS:
+        mine = profile[profile["model"] == f"{pair.name}.alarm_or"].set_index(
+            ["scenario", "window"]
+        )
+        members = [
+            profile[profile["model"] == m].set_index(["scenario", "window"])["calibrated"]
+            for m in (pair.vgae, pair.gat)
+        ]
+        assert (mine["calibrated"] == (members[0] & members[1]).loc[mine.index]).all()
+        assert mine["calibrated"].any()
 
 
 def test_model_sizes_of_every_detector(evaluation_run, distillation_run) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
+from kd_gat import roster
 from kd_gat.field_metrics import attack_events, field_metrics
 from kd_gat.fingerprint import check_same
 from kd_gat.graphs.store import GraphStore
@@ -22,7 +23,7 @@ from kd_gat.localisation import (
     window_nodes,
 )
 from kd_gat.models import count_parameters
-from kd_gat.operating_points import with_operating_points
+from kd_gat.operating_points import alarm_or, with_operating_points
 from kd_gat.params.evaluation import EvaluationParams
 from kd_gat.reporting import metrics_table
 from kd_gat.scoring import checkpoint_bytes, measure_speed
@@ -30,6 +31,7 @@ from kd_gat.scoring import checkpoint_bytes, measure_speed
 log = logging.getLogger(__name__)
 
 SCORE_COLUMNS = ["model", "scenario", "window", "label", "score", "threshold"]
+ALARM_OR = "alarm_or"  # the method name of a pair's alarm-level OR
 
 
 def collect_window_scores(
@@ -58,9 +60,17 @@ def apply_operating_points(
     profile_thresholds: pd.DataFrame,
 ) -> pd.DataFrame:
     """`window_scores`: every test window at the validation and at the profile operating point
-    (`kd_gat.operating_points`), with its threshold, matched profile and `calibrated` flag."""
+    (`kd_gat.operating_points`), with its threshold, matched profile and `calibrated` flag; and
+    per fusion pair of the roster the alarm-level OR of its two detectors
+    (`<pair>.alarm_or`, `kd_gat.operating_points.alarm_or`)."""
     windows = {scenario: store.windows for scenario, store in graphs_test.items()}
     table = with_operating_points(window_scores, windows, capture_matches, profile_thresholds)
+    pairs = [
+        alarm_or(table, f"{pair.name}.{ALARM_OR}", pair.vgae, pair.gat, profile_thresholds)
+        for pair in roster.FUSIONS
+        if {pair.vgae, pair.gat} <= set(table["model"])
+    ]
+    table = pd.concat([table, *pairs], ignore_index=True)
     profile = table[table["operating_point"] == "profile"]
     log.info(
         "profile operating point: %d of %d test windows calibrated (%s)",
