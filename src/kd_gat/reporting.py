@@ -55,29 +55,79 @@ def metrics_table(window_scores: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+RANK_METRIC = "mcc"  # 0 for a detector that flags everything or nothing, whatever its F1
+
+
 def leaderboard(metrics: pd.DataFrame, sizes: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Models at each operating point ranked by mean F1 over scenarios, with per-scenario F1,
-    the share of calibrated windows and size/speed columns."""
+    """Models at each operating point ranked by mean MCC over the scenarios (a flag-all or
+    flag-nothing detector scores 0 however high its F1 or AUROC), with the mean of every
+    leaderboard metric, the mean share of windows flagged, per-scenario F1, `best_in` (the
+    scenarios where the model has the highest MCC at its operating point), the share of
+    calibrated windows and size/speed columns."""
     keys = ["model", "operating_point"]
-    mean = metrics.groupby(keys)[[*LEADERBOARD_COLUMNS, "calibrated_share"]].mean()
+    metrics = metrics.assign(
+        flagged=(metrics["tp"] + metrics["fp"]) / metrics["n_windows"].clip(lower=1)
+    )
+    mean = metrics.groupby(keys)[[*LEADERBOARD_COLUMNS, "flagged", "calibrated_share"]].mean()
     per_scenario = metrics.pivot(index=keys, columns="scenario", values="f1").add_prefix("f1 ")
-    board = mean.join(per_scenario).reset_index()
+    top = metrics.loc[metrics.groupby(["operating_point", "scenario"])[RANK_METRIC].idxmax()]
+    best = top.groupby(keys)["scenario"].agg(lambda s: " ".join(sorted(s)))  # per model
+    board = mean.join(per_scenario).join(best.rename("best_in")).reset_index()
+    board["best_in"] = board["best_in"].fillna("")
     if sizes is not None:
         board = board.merge(sizes, on="model", how="left")
-    return board.sort_values("f1", ascending=False, kind="mergesort").reset_index(drop=True)
+    board = board.sort_values(RANK_METRIC, ascending=False, kind="mergesort", na_position="last")
+    return board.reset_index(drop=True)
 
 
-def leaderboard_markdown(board: pd.DataFrame, title: str = "KD-GAT leaderboard") -> str:
-    """The leaderboard as a Markdown document."""
-    return f"# {title}\n\n{board.to_markdown(index=False, floatfmt='.4f')}\n"
+def _si(value: float, unit: str = "", base: float = 1000.0) -> str:
+    """1234 → '1.2K', 5_600_000 → '5.6M' (bytes with base 1024 and unit 'B': '5.3 MB')."""
+    if pd.isna(value):
+        return "–"
+    for prefix in ("", "K", "M", "G"):
+        if abs(value) < base or prefix == "G":
+            text = f"{value:.0f}" if prefix == "" else f"{value:.1f}"
+            return f"{text} {prefix}{unit}".strip() if unit else f"{text}{prefix}"
+        value /= base
+    return str(value)
 
 
-def leaderboard_html(board: pd.DataFrame, title: str = "KD-GAT leaderboard") -> str:
-    """The leaderboard as a standalone HTML page."""
-    table = board.to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0)
+def leaderboard_display(board: pd.DataFrame, bold: tuple[str, str] = ("**", "**")) -> pd.DataFrame:
+    """The leaderboard as text cells: metrics to 3 decimals, parameters in K/M, bytes in KB/MB,
+    '–' where a value does not apply (a fusion method has no size), and in each per-scenario F1
+    column the best model of each operating point in `bold`."""
+    shown = board.copy()
+    for column in [c for c in shown.columns if c.startswith("f1 ")]:
+        best = shown.groupby("operating_point")[column].transform("max")
+        text = shown[column].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}")
+        is_best = (shown[column] == best) & shown[column].notna()
+        shown[column] = text.where(~is_best, bold[0] + text + bold[1])
+    for column in shown.columns:
+        if column == "parameters":
+            shown[column] = shown[column].map(_si)
+        elif column.endswith("_bytes"):
+            shown[column] = shown[column].map(lambda v: _si(v, "B", 1024.0))
+        elif pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = shown[column].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}")
+    return shown.fillna("–")
+
+
+def leaderboard_markdown(
+    board: pd.DataFrame, title: str = "KD-GAT leaderboard", caption: str = ""
+) -> str:
+    """The leaderboard as a Markdown document (`leaderboard_display`), with its caption."""
+    table = leaderboard_display(board).to_markdown(index=False)
+    return f"# {title}\n\n{caption}\n\n{table}\n" if caption else f"# {title}\n\n{table}\n"
+
+
+def leaderboard_html(
+    board: pd.DataFrame, title: str = "KD-GAT leaderboard", caption: str = ""
+) -> str:
+    """The leaderboard as a standalone HTML page (`leaderboard_display`), with its caption."""
+    table = leaderboard_display(board, ("<b>", "</b>")).to_html(index=False, border=0, escape=False)
     style = "body{font-family:sans-serif}td,th{padding:4px 10px;text-align:right}"
     head = f"<head><title>{title}</title><style>{style}</style></head>"
-    return f"<html>{head}<body><h1>{title}</h1>{table}</body></html>"
+    return f"<html>{head}<body><h1>{title}</h1><p>{caption}</p>{table}</body></html>"
 
 
 def _curve_figure(window_scores: pd.DataFrame, scenario: str, kind: str) -> Figure:

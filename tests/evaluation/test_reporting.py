@@ -59,16 +59,48 @@ def test_metrics_table_rejects_two_thresholds_for_one_model(window_scores) -> No
         metrics_table(window_scores)
 
 
-def test_leaderboard_ranks_by_mean_f1_and_renders(window_scores) -> None:
-    sizes = pd.DataFrame({"model": ["good", "poor"], "parameters": [1000, 100]})
+def test_leaderboard_ranks_by_mean_mcc_and_renders(window_scores) -> None:
+    sizes = pd.DataFrame(
+        {"model": ["good", "poor"], "parameters": [1200, 100], "checkpoint_bytes": [5 << 20, 900]}
+    )
     board = leaderboard(metrics_table(window_scores), sizes)
     assert list(board["model"]) == ["good", "poor"]
+    assert board["mcc"].is_monotonic_decreasing
     assert "f1 test_05_suppress" in board.columns
-    assert board.loc[0, "parameters"] == 1000
-    md, html = leaderboard_markdown(board), leaderboard_html(board)
+    assert board.loc[0, "parameters"] == 1200
+    assert board.loc[0, "best_in"] == "test_01_known_vehicle_known_attack test_05_suppress"
+    assert board.loc[1, "best_in"] == ""
+    md, html = leaderboard_markdown(board, caption="ranked by MCC"), leaderboard_html(board)
     assert md.count("\n|") >= 3  # header, rule, two rows
-    assert "<table" in html
-    assert "good" in html
+    assert "ranked by MCC" in md
+    assert "1.2K" in md and "5.0 MB" in md and "900 B" in md  # noqa: PT018
+    assert "**" in md  # the best F1 of a scenario in bold
+    assert "nan" not in md.lower()
+    assert "<table" in html and "<b>" in html  # noqa: PT018
+
+
+def test_a_detector_that_flags_everything_ranks_below_a_useful_one() -> None:
+    """60 % attack windows: flagging all of them gives F1 0.75, above a useful detector's 0.63;
+    its MCC is 0, so it ranks below; a flag-nothing detector likewise."""
+    label = np.array([1] * 60 + [0] * 40)
+    useful = np.zeros(100)
+    useful[:30] = useful[60:65] = 1.0  # 30 of the 60 attacks, 5 false alarms
+    scores = pd.concat(
+        [
+            pd.DataFrame(
+                {"model": m, "scenario": "s", "window": np.arange(100), "label": label,
+                 "score": sc, "threshold": 0.5}
+            )
+            for m, sc in (("all", np.ones(100)), ("useful", useful), ("none", np.zeros(100)))
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    metrics = metrics_table(scores).set_index("model")
+    assert metrics.loc["all", "f1"] > metrics.loc["useful", "f1"]
+    board = leaderboard(metrics.reset_index())
+    assert board["model"].tolist()[0] == "useful"
+    assert board.set_index("model").loc["all", "flagged"] == 1.0
+    assert board.set_index("model").loc["none", "flagged"] == 0.0
 
 
 def test_figures(window_scores) -> None:

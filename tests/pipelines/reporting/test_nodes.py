@@ -58,11 +58,13 @@ SIZES = pd.DataFrame(
 )
 
 
-def test_leaderboard_ranks_every_model_by_mean_f1_and_renders(metrics) -> None:
-    board, markdown, html, figure = build_leaderboard(metrics, SIZES)
-    mean_f1 = metrics.groupby("model")["f1"].mean().sort_values(ascending=False)
-    assert board["model"].tolist() == mean_f1.index.tolist()
-    np.testing.assert_allclose(board["f1"], mean_f1.to_numpy())
+def test_leaderboard_ranks_every_model_by_mean_mcc_and_renders(metrics) -> None:
+    board, markdown, html, figure = build_leaderboard(metrics, SIZES, "set_x")
+    mean_mcc = metrics.groupby("model")["mcc"].mean().sort_values(ascending=False)
+    assert board["model"].tolist() == mean_mcc.index.tolist()
+    np.testing.assert_allclose(board["mcc"], mean_mcc.to_numpy())
+    assert "Dataset set_x" in markdown
+    assert "Dataset set_x" in html
     for scenario in SCENARIOS:
         assert f"f1 {scenario}" in board.columns
     parameters = board.set_index("model")["parameters"]

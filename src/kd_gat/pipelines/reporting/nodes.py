@@ -16,15 +16,27 @@ _MLFLOW_UNSAFE = re.compile(r"[^A-Za-z0-9_\-./ ]")
 MLFLOW_METRICS = ("f1", "auroc", "auprc", "precision", "recall", "mcc", "dr_at_fpr_1pct")
 
 
+CAPTION = (
+    "Dataset {dataset}: {scenarios} test scenarios. Ranked by mean MCC over them (a detector "
+    "that flags every window, or none, scores 0); the best F1 of each scenario and operating "
+    "point in bold. Thresholds, never from a test label: `validation`, each model's own on the "
+    "training car's validation windows; `profile`, the threshold for the false-alarm budget on "
+    "the attack-free recording of the car each capture matched, the validation one before the "
+    "match and for unmatched captures (`calibrated_share`)."
+)
+
+
 def build_leaderboard(
-    metrics: pd.DataFrame, model_sizes: pd.DataFrame
+    metrics: pd.DataFrame, model_sizes: pd.DataFrame, dataset: str
 ) -> tuple[pd.DataFrame, str, str, Figure]:
-    """Leaderboard table, its Markdown and HTML renderings, and the size-vs-F1 plot."""
+    """Leaderboard table, its Markdown and HTML renderings (with a caption: dataset, ranking,
+    how the thresholds were chosen), and the size-vs-F1 plot."""
     board = reporting.leaderboard(metrics, model_sizes)
+    caption = CAPTION.format(dataset=dataset, scenarios=metrics["scenario"].nunique())
     return (
         board,
-        reporting.leaderboard_markdown(board),
-        reporting.leaderboard_html(board),
+        reporting.leaderboard_markdown(board, caption=caption),
+        reporting.leaderboard_html(board, caption=caption),
         reporting.size_vs_f1_figure(board),
     )
 

@@ -13,7 +13,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 build_leaderboard,
-                inputs=["metrics", "model_sizes"],
+                inputs=["metrics", "model_sizes", "params:dataset"],
                 outputs=["leaderboard", "leaderboard_md", "leaderboard_html", "size_vs_f1_plot"],
                 name="build_leaderboard",
             ),
