@@ -94,6 +94,40 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> KedroProject:
     return project
 
 
+# set_02 → car C on slices of the shared captures: capture → first data row of its 20,000
+TRANSFER_SLICES = {
+    "train_01_attack_free/accessory-1": 0,
+    "train_02_with_attacks/untargeted_payload_fuzzing-1": 0,  # attacks from row 3,701
+    "test_01_known_vehicle_known_attack/systematic-4": 100_000,  # from 106,255
+    "test_04_unknown_vehicle_unknown_attack/DoS-3": 55_000,  # car C; from 60,380
+    "test_05_suppress/suppress-1": 0,
+}
+TRANSFER_ROWS = 20_000
+
+
+@pytest.fixture(scope="session")
+def transfer_run(tmp_path_factory: pytest.TempPathFactory) -> KedroProject:
+    """`kedro run --env smoke` in the other direction than the shipped sample's: set_02
+    (training car B) → its test_04 (car C, another maker), on 20,000-row slices of the shared
+    captures around their attacks, with a slice of C's attack-free recording (12 s) as the only
+    profile (`profiles.min_minutes` lowered to let it make one)."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} not present")
+    project = copy_project(tmp_path_factory.mktemp("transfer") / "project")
+    raw = project.path("data/01_raw/transfer/set_02")
+    for capture, start in TRANSFER_SLICES.items():
+        src = SHARED / "set_02" / f"{capture}.csv.gz"
+        _cut(src, raw / f"{capture}.csv", start, TRANSFER_ROWS)
+    recording = SHARED.parent / "vehicle_profiles" / "C" / "attack-free-4.csv.gz"
+    _cut(recording, project.path("data/01_raw/transfer_profiles/C/attack-free-4.csv"), 0, 20_000)
+    params = (
+        "raw_root=data/01_raw/transfer,dataset=set_02,"
+        "calibration_root=data/01_raw/transfer_profiles,profiles.min_minutes=0.1"
+    )
+    project.run("--env", "smoke", "--params", params)
+    return project
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED.is_dir():
