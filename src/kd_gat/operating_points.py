@@ -154,31 +154,54 @@ def with_operating_points(
     return pd.concat([validation, profile], ignore_index=True)
 
 
+def half_budget_thresholds(rows: pd.DataFrame, thresholds: pd.DataFrame) -> np.ndarray:
+    """Each row's threshold (rows of one model in `COLUMNS`) as a member of an alarm-level OR:
+    at the `profile` point a calibrated window takes the model's threshold for half its car's
+    budget (`thresholds`: model, vehicle, threshold_half_budget), every other row keeps its
+    own."""
+    half = thresholds.set_index(["model", "vehicle"])["threshold_half_budget"]
+    lookup = pd.MultiIndex.from_arrays(
+        [rows["model"].to_numpy(object), rows["profile"].to_numpy(object)]
+    )
+    budget = half.reindex(lookup).to_numpy(np.float64)
+    use = (
+        (rows["operating_point"].to_numpy(object) == PROFILE)
+        & rows["calibrated"].to_numpy(bool)
+        & np.isfinite(budget)
+    )
+    return np.where(use, budget, rows["threshold"].to_numpy(np.float64))
+
+
 def alarm_or(table: pd.DataFrame, name: str, vgae: str, gat: str, thresholds: pd.DataFrame):
     """Rows (`COLUMNS`) of model `name`: the windows of `table` (`with_operating_points`) that
-    both `vgae` and `gat` scored, flagged when either member's score reaches its threshold. At
-    the `profile` point a calibrated member takes its threshold for half the car's budget
-    (`thresholds`: model, vehicle, threshold_half_budget); the pair is calibrated when both
-    are. Its `score` is the larger margin of a member over its threshold (threshold 0), so the
-    decision is exact; as a ranking it mixes two scales."""
+    both `vgae` and `gat` scored, flagged when either member's score reaches its threshold
+    (`half_budget_thresholds`: at the `profile` point a calibrated member spends half the car's
+    budget); the pair is calibrated when both are. Its `score` is the larger margin of a member
+    over its threshold (threshold 0), so the decision is exact; as a ranking it mixes two
+    scales."""
     keys = ["operating_point", "scenario", "window"]
-    half = thresholds.set_index(["model", "vehicle"])["threshold_half_budget"]
     members = []
     for model in (vgae, gat):
-        rows = table[table["model"] == model].set_index(keys).sort_index()
-        lookup = pd.MultiIndex.from_arrays([np.full(len(rows), model), rows["profile"].to_numpy()])
-        budget = half.reindex(lookup).to_numpy(np.float64)
-        profile_point = rows.index.get_level_values("operating_point") == PROFILE
-        use = profile_point & rows["calibrated"].to_numpy(bool) & np.isfinite(budget)
-        threshold = np.where(use, budget, rows["threshold"].to_numpy(np.float64))
-        members.append(rows.assign(margin=rows["score"].to_numpy(np.float64) - threshold))
+        rows = table[table["model"] == model]
+        members.append(
+            rows.assign(threshold=half_budget_thresholds(rows, thresholds)).set_index(keys)
+        )
     first, second = members[0].align(members[1], join="inner", axis=0)
+    return either(first.reset_index(), second.reset_index(), name)[COLUMNS]
+
+
+def either(first: pd.DataFrame, second: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Two members' rows of the same windows (aligned; `score`, `threshold`, `calibrated`) as
+    the rows of their alarm-level OR `name`: `score` the larger margin of a member over its
+    threshold (finite), `threshold` 0, calibrated when both are."""
     with np.errstate(invalid="ignore"):
-        margin = np.fmax(first["margin"].to_numpy(), second["margin"].to_numpy())
-    out = first.reset_index().assign(
+        margin = np.fmax(
+            first["score"].to_numpy(np.float64) - first["threshold"].to_numpy(np.float64),
+            second["score"].to_numpy(np.float64) - second["threshold"].to_numpy(np.float64),
+        )
+    return first.assign(
         model=name,
         score=np.nan_to_num(margin, neginf=-1e12, posinf=1e12),
         threshold=0.0,
         calibrated=first["calibrated"].to_numpy(bool) & second["calibrated"].to_numpy(bool),
     )
-    return out[COLUMNS]

@@ -73,6 +73,24 @@ def fusion_names() -> tuple[str, ...]:
     return tuple(f.name for f in FUSIONS)
 
 
+ALARM_OR = "alarm_or"  # method name of a fusion pair's alarm-level OR (`<pair>.alarm_or`)
+
+
+def deployable_names() -> tuple[str, ...]:
+    """What batch inference can deploy: a detector, or a fusion pair's alarm-level OR."""
+    return detector_names() + tuple(f"{f.name}.{ALARM_OR}" for f in FUSIONS)
+
+
+def deployed_members(name: str) -> tuple[str, ...]:
+    """The detectors a deployable `name` runs: itself, or its pair's VGAE and GAT."""
+    if name in detector_names():
+        return (name,)
+    for f in FUSIONS:
+        if name == f"{f.name}.{ALARM_OR}":
+            return (f.vgae, f.gat)
+    raise ValueError(f"{name!r} is not deployable: one of {list(deployable_names())}")
+
+
 def check_roster(
     detectors: tuple[Detector, ...] = DETECTORS, fusions: tuple[FusionPair, ...] = FUSIONS
 ) -> None:

@@ -28,6 +28,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Pipeline
 from kedro.runner import SequentialRunner
 
+from kd_gat import roster
 from kd_gat.datasets.captures import CaptureFolderDataset
 from kd_gat.hooks import validate_parameters
 from kd_gat.pipeline_registry import ON_DEMAND
@@ -201,7 +202,10 @@ def inference_run(
     new = write_new_captures(tmp_path_factory.mktemp("inference") / "new_captures")
     supply = fusion_run.artifacts | {
         "inference_captures": CaptureFolderDataset(str(new), labelled=False).load(),
-        "inference_detector": fusion_run.artifacts[f"{inference_detector}.model"],
+        "inference_models": {
+            name: fusion_run.artifacts[f"{name}.model"]
+            for name in roster.deployed_members(inference_detector)
+        },
     }
     return run_stage("inference", supply, stage_params)
 

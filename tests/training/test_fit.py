@@ -9,10 +9,11 @@ import lightning as L
 import pandas as pd
 import pytest
 import torch
-from kedro.io import Version
+from kedro.io import DatasetError, Version
 from torch_geometric.data import Batch
 
-from kd_gat.datasets.torch_model import TorchModelDataset
+from kd_gat import roster
+from kd_gat.datasets.torch_model import DeployedModelsDataset, TorchModelDataset
 from kd_gat.models import build_model
 from kd_gat.models.model_file import load_model, save_model
 from kd_gat.params.training import MODEL_PARAMS, TrainerParams, TrainingParams
@@ -230,3 +231,23 @@ def test_training_node_accepts_a_frozen_teacher(kind, kd_metric, data, tmp_path)
     assert saved.keys() - {f"model.{k}" for k in student.state_dict()} <= {
         k for k in saved if k.startswith("loss_fn.")
     }
+
+
+def test_deployed_models_are_the_latest_file_of_each_member(data, tmp_path):
+    """A pair's alarm-level OR loads its VGAE's and its GAT's latest versions; a detector loads
+    itself; saving through it is refused."""
+    vgae, gat = roster.deployed_members("fusion_student.alarm_or")
+    for name, kind in ((vgae, "vgae"), (gat, "gat")):
+        for stamp in ("2026-01-01T00.00.00.000Z", "2026-01-02T00.00.00.000Z"):
+            model = build_model(kind, tiny(kind), **data_sizes(data[0])).eval()
+            model.name, model.fingerprint = name, stamp
+            path = str(tmp_path / f"{name}.pt")
+            TorchModelDataset(path, version=Version(None, stamp)).save(model)
+    loaded = DeployedModelsDataset(str(tmp_path), "fusion_student.alarm_or").load()
+    assert set(loaded) == {vgae, gat}
+    assert {m.fingerprint for m in loaded.values()} == {"2026-01-02T00.00.00.000Z"}
+    assert set(DeployedModelsDataset(str(tmp_path), gat).load()) == {gat}
+    with pytest.raises(DatasetError, match="written by training"):
+        DeployedModelsDataset(str(tmp_path), gat).save(loaded)
+    with pytest.raises(DatasetError, match="not deployable"):  # Kedro wraps load errors
+        DeployedModelsDataset(str(tmp_path), "fusion_student.dqn").load()

@@ -21,6 +21,7 @@ from typing import Any
 
 import fsspec
 from kedro.io.core import (
+    AbstractDataset,
     AbstractVersionedDataset,
     DatasetError,
     Version,
@@ -29,6 +30,7 @@ from kedro.io.core import (
 )
 from torch import nn
 
+from kd_gat import roster
 from kd_gat.models.model_file import first_line, load_model, save_model
 from kd_gat.tracking import global_rank
 
@@ -137,3 +139,37 @@ class TorchModelDataset(AbstractVersionedDataset[nn.Module, nn.Module]):
 
     def _invalidate_cache(self) -> None:
         self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))
+
+
+class DeployedModelsDataset(AbstractDataset[None, dict[str, nn.Module]]):
+    """The latest saved model file of each detector a deployment runs (read-only): `deployed`
+    names a roster detector, or a fusion pair's alarm-level OR (its VGAE and its GAT; see
+    `kd_gat.roster.deployed_members`). Files: `<path>/<name>.pt/<version>/<name>.pt`, as the
+    training and distillation stages save them.
+
+    ```yaml
+    inference_models:
+      type: kd_gat.datasets.torch_model.DeployedModelsDataset
+      path: data/06_models/set_01
+      deployed: fusion_student.alarm_or
+    ```
+    """
+
+    def __init__(self, path: str, deployed: str, metadata: dict[str, Any] | None = None) -> None:
+        self._path = path.rstrip("/")
+        self._deployed = deployed
+        self.metadata = metadata
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": self._path, "deployed": self._deployed}
+
+    def load(self) -> dict[str, nn.Module]:
+        return {
+            name: TorchModelDataset(
+                filepath=f"{self._path}/{name}.pt", version=Version(None, None)
+            ).load()
+            for name in roster.deployed_members(self._deployed)
+        }
+
+    def save(self, data: dict[str, nn.Module]) -> None:
+        raise DatasetError(f"{self._path}: deployed models are written by training, not here")

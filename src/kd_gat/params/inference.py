@@ -9,9 +9,10 @@ from kd_gat.params.base import Strict
 
 
 class InferenceParams(Strict):
-    """`detector`: the roster detector batch inference deploys (its model file is the catalog's
-    `inference_detector`, named by the same global); `alarm_merge_s`: flagged windows of a
-    capture less than this apart (s) make one alarm."""
+    """`detector`: what batch inference deploys, a roster detector or a fusion pair's alarm-level
+    OR (`<pair>.alarm_or`; the catalog's `inference_models` loads the model files it needs, named
+    by the same global); `alarm_merge_s`: flagged windows of a capture less than this apart (s)
+    make one alarm."""
 
     detector: str = "gat_student_kd"
     alarm_merge_s: float = Field(1.0, ge=0.0)
@@ -19,6 +20,9 @@ class InferenceParams(Strict):
     @field_validator("detector")
     @classmethod
     def _in_roster(cls, name: str) -> str:
-        if name not in roster.detector_names():
-            raise ValueError(f"inference.detector {name!r} is not a detector of the roster")
+        if name not in roster.deployable_names():
+            raise ValueError(
+                f"inference.detector {name!r} is not deployable: one of "
+                f"{list(roster.deployable_names())}"
+            )
         return name

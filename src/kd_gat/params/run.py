@@ -34,8 +34,9 @@ class RunParams(Strict):
     @field_validator("inference_detector")
     @classmethod
     def _in_roster(cls, name: str | None) -> str | None:
-        if name is not None and name not in roster.detector_names():
+        if name is not None and name not in roster.deployable_names():
             raise ValueError(
-                f"inference_detector={name!r} is not a detector: {list(roster.detector_names())}"
+                f"inference_detector={name!r} is not a detector or a pair's alarm-level OR: "
+                f"{list(roster.deployable_names())}"
             )
         return name

@@ -105,7 +105,7 @@ def scored(graphs, model, frames, zero_shot: float, profile: float):
     )
     return score_new_windows(
         graphs,
-        model,
+        {"det": model},
         frames,
         matches,
         pd.DataFrame({"model": ["det"], "vehicle": ["X"], "threshold": [profile]}),
@@ -201,5 +201,5 @@ def test_merged_alarms_on_a_hand_made_timeline() -> None:
 def test_a_model_is_never_judged_by_another_detectors_thresholds(new_windows) -> None:
     graphs, model, frames, _ = new_windows
     model.name = "gat_teacher"  # the file of another detector than params:inference names
-    with pytest.raises(ValueError, match="thresholds would judge another model"):
+    with pytest.raises(ValueError, match="would judge another model"):
         scored(graphs, model, frames, zero_shot=0.5, profile=0.5)

@@ -4,11 +4,15 @@ one of car B (B's profile)."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 
+from kd_gat import roster
+from kd_gat.datasets.captures import CaptureFolderDataset
 from kd_gat.pipelines.inference import create_pipeline
-from tests.pipelines.conftest import NEW_CAPTURES
+from tests.pipelines.conftest import NEW_CAPTURES, run_stage, write_new_captures
 
 CAR_A, CAR_B = "car_a/drive", "car_b/drive"
 TEST_CAPTURES = {
@@ -26,7 +30,7 @@ def test_the_stage_reads_new_captures_the_profiles_thresholds_and_one_detector()
         "profile_thresholds",
         "profile_node_thresholds",
         "zero_shot_thresholds",
-        "inference_detector",
+        "inference_models",
         "params:ingestion",
         "params:graphs",
         "params:profiles",
@@ -134,3 +138,35 @@ def test_flagged_windows_merge_into_alarms(inference_run, stage_params) -> None:
     assert report[CAR_B]["profile"] == "B"
     assert report[CAR_A]["profile"] is None
     assert report[CAR_B]["alarms"] == (alarms["capture"] == CAR_B).sum()
+
+
+def test_a_pairs_alarm_level_or_deploys_as_evaluation_judged_it(
+    fusion_run, evaluation_run, stage_params, tmp_path
+) -> None:
+    """Deploying `fusion_student.alarm_or` runs its VGAE and GAT: on car B's capture every
+    window's decision, score (the larger margin), threshold (0) and calibrated flag are the
+    ones evaluation gave the pair at the profile operating point."""
+    pair = "fusion_student.alarm_or"
+    params = copy.deepcopy(stage_params)
+    params["inference"]["detector"] = pair
+    new = write_new_captures(tmp_path / "new")
+    supply = fusion_run.artifacts | {
+        "inference_captures": CaptureFolderDataset(str(new), labelled=False).load(),
+        "inference_models": {
+            name: fusion_run.artifacts[f"{name}.model"] for name in roster.deployed_members(pair)
+        },
+    }
+    run = run_stage("inference", supply, params)
+    scores = run["inference_scores"]
+    assert run["inference_report"]["detector"] == pair
+    judged = evaluation_run["window_scores"]
+    judged = judged[(judged["model"] == pair) & (judged["operating_point"] == "profile")]
+    mine = scores[scores["capture"] == CAR_B].reset_index(drop=True)
+    then = judged[judged["capture"] == TEST_CAPTURES[CAR_B]].sort_values("window")
+    assert len(then) == len(mine)
+    np.testing.assert_allclose(mine["score"], then["score"], rtol=1e-4, atol=1e-5)
+    assert (mine["threshold"] == 0).all()
+    np.testing.assert_array_equal(mine["calibrated"], then["calibrated"])
+    assert mine["calibrated"].any()
+    assert (mine["decision"] == (mine["score"] >= 0)).all()
+    assert (mine.loc[mine["decision"] == 1, "n_implicated"] >= 1).all()

@@ -31,7 +31,6 @@ from kd_gat.scoring import checkpoint_bytes, measure_speed
 log = logging.getLogger(__name__)
 
 SCORE_COLUMNS = ["model", "scenario", "window", "label", "score", "threshold"]
-ALARM_OR = "alarm_or"  # the method name of a pair's alarm-level OR
 
 
 def collect_window_scores(
@@ -66,7 +65,7 @@ def apply_operating_points(
     windows = {scenario: store.windows for scenario, store in graphs_test.items()}
     table = with_operating_points(window_scores, windows, capture_matches, profile_thresholds)
     pairs = [
-        alarm_or(table, f"{pair.name}.{ALARM_OR}", pair.vgae, pair.gat, profile_thresholds)
+        alarm_or(table, f"{pair.name}.{roster.ALARM_OR}", pair.vgae, pair.gat, profile_thresholds)
         for pair in roster.FUSIONS
         if {pair.vgae, pair.gat} <= set(table["model"])
     ]

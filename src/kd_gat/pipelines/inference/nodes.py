@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
+from kd_gat import roster
 from kd_gat.field_metrics import alarm_starts
 from kd_gat.fingerprint import check_same
 from kd_gat.graphs.normalise import scoring_store
@@ -25,7 +26,11 @@ from kd_gat.graphs.store import GraphStore
 from kd_gat.ingestion.captures import RawCapture, describe_unlabelled
 from kd_gat.ingestion.validate import deduplicate, validate_captures
 from kd_gat.localisation import implicated_nodes, node_threshold_per_window, window_nodes
-from kd_gat.operating_points import profile_thresholds_per_window
+from kd_gat.operating_points import (
+    either,
+    half_budget_thresholds,
+    profile_thresholds_per_window,
+)
 from kd_gat.params.graphs import GraphsParams
 from kd_gat.params.inference import InferenceParams
 from kd_gat.params.ingestion import IngestionParams
@@ -89,9 +94,49 @@ ALARM_COLUMNS = [
 ]
 
 
+def _member_decisions(
+    name: str,
+    model: nn.Module,
+    graphs: GraphStore,
+    matches: pd.DataFrame,
+    profile_thresholds: pd.DataFrame,
+    zero_shot_thresholds: pd.DataFrame,
+    batch_size: int,
+    pair: bool,
+) -> pd.DataFrame:
+    """One detector's windows at the profile operating point (`operating_points.COLUMNS`) with
+    `flagged`; as a member of a pair (`pair`), a calibrated window takes its half-budget
+    threshold (`operating_points.half_budget_thresholds`)."""
+    if getattr(model, "name", "") not in ("", name):
+        raise ValueError(
+            f"the model file loaded for {name!r} is {model.name!r}: its thresholds would judge "
+            "another model (set `--params inference_detector=...`)"
+        )
+    check_same(f"{name}.model", model.fingerprint, "the feature statistics", graphs.fingerprint)
+    zero_shot = zero_shot_thresholds.set_index("model").loc[name, "threshold"]
+    outputs = detector_outputs(model, {SCENARIO: graphs}, batch_size)[SCENARIO]
+    outputs = outputs.sort_values("window")
+    scores = pd.DataFrame(
+        {
+            "model": name,
+            "scenario": SCENARIO,
+            "window": outputs["window"].to_numpy(np.int64),
+            "label": outputs["label"].to_numpy(np.int64),
+            "score": outputs["score"].to_numpy(np.float64),
+            "threshold": float(zero_shot),
+        }
+    )
+    decided = profile_thresholds_per_window(
+        scores, {SCENARIO: graphs.windows}, matches, profile_thresholds
+    )
+    if pair:
+        decided = decided.assign(threshold=half_budget_thresholds(decided, profile_thresholds))
+    return decided.assign(flagged=decided["score"].to_numpy() >= decided["threshold"].to_numpy())
+
+
 def score_new_windows(
     graphs: GraphStore,
-    model: nn.Module,
+    models: dict[str, nn.Module],
     frames: pd.DataFrame,
     matches: pd.DataFrame,
     profile_thresholds: pd.DataFrame,
@@ -103,63 +148,76 @@ def score_new_windows(
     """Per window (`SCORE_COLUMNS`): the matched profile, calibrated flag, score, threshold,
     decision, how many IDs it implicates and the one with the highest node score; and every
     implicated ID of every flagged window (`IMPLICATED_COLUMNS`). A flagged window with no node
-    over the node threshold implicates its top node, so every alarm names an ID."""
+    over the node threshold implicates its top node, so every alarm names an ID.
+
+    `models`: the deployed detector, or the VGAE and GAT of a pair's alarm-level OR
+    (`roster.deployed_members`): then a window is flagged when either member flags it, each at
+    half the car's budget once calibrated, its score is the larger margin of a member over its
+    threshold (threshold 0), and it implicates what its flagging members implicate."""
     name = InferenceParams.model_validate(params).detector
-    if getattr(model, "name", "") not in ("", name):
-        raise ValueError(
-            f"inference_detector is {model.name!r} but params:inference.detector is {name!r}: "
-            "its thresholds would judge another model (set `--params inference_detector=...`)"
-        )
-    check_same(
-        "inference_detector", model.fingerprint, "the feature statistics", graphs.fingerprint
-    )
+    members = roster.deployed_members(name)
+    missing = sorted(set(members) - set(models))
+    if missing:
+        raise ValueError(f"deploying {name!r} needs the models {missing}")
     if len(graphs) == 0:  # every capture too short or rejected: `report_inference` says which
         return pd.DataFrame(columns=SCORE_COLUMNS), pd.DataFrame(columns=IMPLICATED_COLUMNS)
     batch_size = ScoringParams.model_validate(scoring).batch_size
-    stores = {SCENARIO: graphs}
-    zero_shot = zero_shot_thresholds.set_index("model").loc[name]
-    outputs = detector_outputs(model, stores, batch_size)[SCENARIO].sort_values("window")
-    scores = pd.DataFrame(
-        {
-            "model": name,
-            "scenario": SCENARIO,
-            "window": outputs["window"].to_numpy(np.int64),
-            "label": outputs["label"].to_numpy(np.int64),
-            "score": outputs["score"].to_numpy(np.float64),
-            "threshold": float(zero_shot["threshold"]),
-        }
-    )
+    pair = len(members) > 1
     windows = {SCENARIO: graphs.windows}
-    decided = profile_thresholds_per_window(scores, windows, matches, profile_thresholds)
-    decided = decided.assign(
-        flagged=decided["score"].to_numpy() >= decided["threshold"].to_numpy(),
-        node_threshold=node_threshold_per_window(
-            decided, pd.Series({name: float(zero_shot["node_threshold"])}), profile_node_thresholds
-        ),
+    nodes_of = window_nodes(frames, windows)
+    zero_shot_nodes = zero_shot_thresholds.set_index("model")["node_threshold"]
+    decided, tables = [], []
+    for member in members:  # one or two detectors
+        mine = _member_decisions(
+            member,
+            models[member],
+            graphs,
+            matches,
+            profile_thresholds,
+            zero_shot_thresholds,
+            batch_size,
+            pair,
+        )
+        mine = mine.assign(
+            node_threshold=node_threshold_per_window(
+                mine, zero_shot_nodes.astype(np.float64), profile_node_thresholds
+            )
+        )
+        nodes = node_outputs(models[member], {SCENARIO: graphs}, batch_size)[SCENARIO]
+        nodes = nodes.assign(model=member, scenario=SCENARIO)
+        tables.append(implicated_nodes(mine, nodes_of, nodes))
+        decided.append(mine.reset_index(drop=True))
+    one = decided[0]
+    if pair:  # both members scored the same windows, in window order
+        one = either(decided[0], decided[1], name)
+        one = one.assign(
+            flagged=decided[0]["flagged"].to_numpy(bool) | decided[1]["flagged"].to_numpy(bool)
+        )
+    implicated = _implicated(pd.concat(tables, ignore_index=True))
+    implicated = implicated.sort_values("node_score", ascending=False).drop_duplicates(
+        ["window", "can_id"]
     )
-    nodes = node_outputs(model, stores, batch_size)[SCENARIO].assign(model=name, scenario=SCENARIO)
-    table = implicated_nodes(decided, window_nodes(frames, windows), nodes)
-    implicated = _implicated(table)
-    meta = graphs.windows.iloc[decided["window"].to_numpy()].reset_index(drop=True)
+    meta = graphs.windows.iloc[one["window"].to_numpy()].reset_index(drop=True)
     per_window = implicated.groupby("window")["can_id"]
-    top = implicated.sort_values("node_score", ascending=False).drop_duplicates("window")
+    top = implicated.drop_duplicates("window")  # sorted by node score
     result = pd.DataFrame(
         {
             "capture": meta["capture"].astype(str).to_numpy(),
-            "window": decided["window"].to_numpy(),
+            "window": one["window"].to_numpy(),
             "start_row": meta["start_row"].to_numpy(),
             "end_row": meta["end_row"].to_numpy(),
             "start_time": meta["start_time"].to_numpy(),
             "end_time": meta["end_time"].to_numpy(),
-            "profile": decided["profile"].to_numpy(object),
-            "calibrated": decided["calibrated"].to_numpy(bool),
-            "score": decided["score"].to_numpy(),
-            "threshold": decided["threshold"].to_numpy(),
-            "decision": decided["flagged"].to_numpy().astype("int8"),
+            "profile": one["profile"].to_numpy(object),
+            "calibrated": one["calibrated"].to_numpy(bool),
+            "score": one["score"].to_numpy(),
+            "threshold": one["threshold"].to_numpy(),
+            "decision": one["flagged"].to_numpy().astype("int8"),
         }
     )
     result["n_implicated"] = result["window"].map(per_window.size()).fillna(0).astype(np.int64)
     result["top_id"] = result["window"].map(top.set_index("window")["can_id"]).astype("Int64")
+    implicated = implicated.sort_values(["window", "can_id"])
     return result[SCORE_COLUMNS], implicated[IMPLICATED_COLUMNS].reset_index(drop=True)
 
 

@@ -1,8 +1,9 @@
 """Inference pipeline: `kedro run --pipeline inference --params input_root=<folder>`.
 
-The deployed detector is the catalog's `inference_detector` (globals.yml `inference.detector`,
-or `--params inference_detector=vgae_teacher`), at the thresholds the calibration stage set for
-it: per vehicle profile, zero-shot elsewhere.
+What it deploys is globals.yml `inference.detector` (or `--params inference_detector=...`): a
+detector, or a fusion pair's alarm-level OR (`fusion_student.alarm_or`: its VGAE and GAT, each at
+half the car's false-alarm budget); the catalog's `inference_models` loads their model files, at
+the thresholds the calibration stage set: per vehicle profile, zero-shot elsewhere.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -50,7 +51,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 score_new_windows,
                 inputs=[
                     "inference_graphs",
-                    "inference_detector",
+                    "inference_models",
                     "inference_frames",
                     "inference_matches",
                     "profile_thresholds",
