@@ -243,6 +243,8 @@ def test_deployed_models_are_the_latest_file_of_each_member(data, tmp_path):
             model.name, model.fingerprint = name, stamp
             path = str(tmp_path / f"{name}.pt")
             TorchModelDataset(path, version=Version(None, stamp)).save(model)
+    assert not DeployedModelsDataset(str(tmp_path), "fusion_teacher.alarm_or").exists()
+    assert DeployedModelsDataset(str(tmp_path), "fusion_student.alarm_or").exists()
     loaded = DeployedModelsDataset(str(tmp_path), "fusion_student.alarm_or").load()
     assert set(loaded) == {vgae, gat}
     assert {m.fingerprint for m in loaded.values()} == {"2026-01-02T00.00.00.000Z"}

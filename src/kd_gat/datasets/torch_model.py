@@ -163,13 +163,18 @@ class DeployedModelsDataset(AbstractDataset[None, dict[str, nn.Module]]):
     def _describe(self) -> dict[str, Any]:
         return {"path": self._path, "deployed": self._deployed}
 
-    def load(self) -> dict[str, nn.Module]:
+    def _members(self) -> dict[str, TorchModelDataset]:
         return {
-            name: TorchModelDataset(
-                filepath=f"{self._path}/{name}.pt", version=Version(None, None)
-            ).load()
+            name: TorchModelDataset(filepath=f"{self._path}/{name}.pt", version=Version(None, None))
             for name in roster.deployed_members(self._deployed)
         }
+
+    def load(self) -> dict[str, nn.Module]:
+        return {name: member.load() for name, member in self._members().items()}
+
+    def _exists(self) -> bool:
+        """Every member has a saved version (what the run's missing-inputs check asks)."""
+        return all(member.exists() for member in self._members().values())
 
     def save(self, data: dict[str, nn.Module]) -> None:
         raise DatasetError(f"{self._path}: deployed models are written by training, not here")
