@@ -67,7 +67,7 @@ def test_a_second_run_on_a_dataset_is_refused_while_one_is_going(project):
     lock = DatasetLock(project.path("data/locks"), "set_01")
     lock.acquire()  # as a run in progress holds it
     try:
-        proc = project.run("--env", "smoke", "--pipeline", "ingestion", check=False)
+        proc = project.run("--env", "smoke", "--pipelines", "ingestion", check=False)
     finally:
         lock.release()
     assert proc.returncode != 0
@@ -77,7 +77,7 @@ def test_a_second_run_on_a_dataset_is_refused_while_one_is_going(project):
 
 
 def test_a_partial_run_stops_naming_what_its_dataset_lacks(project):
-    proc = project.run("--env", "smoke", "--pipeline", "graphs", "--params", "dataset=set_09",
+    proc = project.run("--env", "smoke", "--pipelines", "graphs", "--params", "dataset=set_09",
                          check=False)  # fmt: skip
     assert proc.returncode != 0
     out = " ".join((proc.stdout + proc.stderr).split())

@@ -1,6 +1,6 @@
 """One real `kedro run --env smoke` of the whole project (fixture `smoke_run`), for what only a
 real run shows: the catalog's files and versions on disk, MLflow tracking, the notebook, batch
-inference through `kedro run --pipeline inference`, and the suppress / masquerade scenario
+inference through `kedro run --pipelines inference`, and the suppress / masquerade scenario
 folders (added to the sample by the fixture) reaching the metrics.
 
 Each stage's behaviour is tested in-process in tests/pipelines/<stage>/.
@@ -145,7 +145,7 @@ def test_batch_inference_scores_new_unlabelled_captures(smoke_run, tmp_path) -> 
     table = pd.read_csv(src, dtype=str).iloc[:3_050]
     table.drop(columns="attack").to_csv(new / "drive.csv", index=False)  # no labels
     smoke_run.run(
-        "--env", "smoke", "--pipeline", "inference", "--params", f"input_root={new.parent}"
+        "--env", "smoke", "--pipelines", "inference", "--params", f"input_root={new.parent}"
     )
     scores = pd.read_parquet(out(smoke_run, "07_model_output", "inference/scores.parquet"))
     assert len(scores) == 30  # 3,050 frames → 30 windows of 100, the tail dropped

@@ -65,7 +65,7 @@ def fit_fusion_methods(
         return choose_threshold(y, scores, normal_quantile)
 
     # the Q-network's initial weights come from `cfg.seed` too, not from whatever the global
-    # RNG holds after earlier work (a full run and `--pipeline fusion` fit the same agent)
+    # RNG holds after earlier work (a full run and `--pipelines fusion` fit the same agent)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         policy = FusionPolicy(state_columns, len(reference), num_arms, cfg.hidden)

@@ -111,7 +111,7 @@ def test_the_reference_is_the_normal_training_windows(tables, fitted) -> None:
 
 def test_the_dqn_seed_alone_fixes_the_fusion(tables, fitted) -> None:
     """Same inputs and `fusion.dqn.seed`: the same agent, whatever the global RNG went through
-    before (a full run trains models first, `--pipeline fusion` does not)."""
+    before (a full run trains models first, `--pipelines fusion` does not)."""
     before, _, policy = fitted
     torch.rand(1000)  # other work in between
     again, _, same = fit(*tables)

@@ -1,4 +1,4 @@
-"""Inference pipeline: `kedro run --pipeline inference --params input_root=<folder>`.
+"""Inference pipeline: `kedro run --pipelines inference --params input_root=<folder>`.
 
 What it deploys is globals.yml `inference.detector` (or `--params inference_detector=...`): a
 detector, or a fusion pair's alarm-level OR (`fusion_student.alarm_or`: its VGAE and GAT, each at
