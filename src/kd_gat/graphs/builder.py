@@ -245,7 +245,8 @@ def _history_features(
     windows: Windows,
     nodes: _Nodes,
 ) -> dict[str, np.ndarray]:
-    """The `history`, `context` and `profile` groups of every node (see `FEATURE_GROUPS`)."""
+    """The `history`, `rates`, `novelty`, `context` and `profile` groups of every node (see
+    `FEATURE_GROUPS`)."""
     frame, count, window = nodes.frame, nodes.count, nodes.window
     n_nodes = len(count)
     ratio = history.iat_ratio[frame]
@@ -275,30 +276,22 @@ def _history_features(
     before = start - history.capture_start[start]
     since = frames.timestamp[start] - frames.timestamp[history.capture_start[start]]
     with np.errstate(divide="ignore", invalid="ignore"):
-        load = _log2_ratio((length - 1) / elapsed, before / since)
+        window_rate = (length - 1) / elapsed  # frames per second; not finite or 0: unmeasured
+        load = _log2_ratio(window_rate, before / since)
     load[(before == 0) | (length < 2)] = 0.0
     columns["bus_load_ratio"] = load[window]
     uses_profile = prior.matched_from[windows.capture] <= frames.timestamp[last]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        profile_load = _log2_ratio((length - 1) / elapsed, prior.rate[windows.capture])
-    profile_load = np.where(
-        uses_profile & np.isfinite(prior.rate[windows.capture]) & (length >= 2) & (elapsed > 0),
-        profile_load,
+    return columns | _profile_features(
+        prior,
+        history,
+        uses_profile,
+        windows.capture,
+        nodes,
+        span,
+        first_frame,
+        columns["count_ratio"],
+        window_rate,
         load,
-    )
-    return (
-        columns
-        | _profile_features(
-            prior,
-            history,
-            uses_profile,
-            windows.capture,
-            nodes,
-            span,
-            first_frame,
-            columns["count_ratio"],
-        )
-        | {"profile_load_ratio": profile_load[window]}
     )
 
 
@@ -311,9 +304,13 @@ def _profile_features(
     span: np.ndarray,
     first_frame: np.ndarray,
     count_ratio: np.ndarray,
+    window_rate: np.ndarray,
+    load: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """The `profile` group (`kd_gat.graphs.prior`) of every node; `uses`: per window, whether
-    its last frame comes at or after its capture's `matched_from` (it reads the profile)."""
+    its last frame comes at or after its capture's `matched_from` (it reads the profile);
+    `count_ratio` (per node), `window_rate` and `load` (per window): the running-reference
+    values a node or window without a profile reference keeps."""
     window, count = nodes.window, nodes.count
     in_profile = uses[window] & prior.in_profile[first_frame]
     unknown = ~in_profile & (history.seen[first_frame] < prior.known_after)
@@ -335,6 +332,10 @@ def _profile_features(
         np.where(np.isfinite(gap), own, 0.0),
         history.iat_ratio[nodes.frame],
     )
+    rate = prior.rate[capture]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own_load = _log2_ratio(window_rate, rate)
+    measured = uses & np.isfinite(rate) & np.isfinite(window_rate) & (window_rate > 0)
     n_nodes = len(count)
     return {
         "unknown_id": unknown,
@@ -343,6 +344,7 @@ def _profile_features(
         "profile_iat_ratio_mean": np.bincount(nodes.node_of, ratio, n_nodes) / count,
         "profile_iat_ratio_min": np.minimum.reduceat(ratio, nodes.first) if n_nodes else ratio[:0],
         "profile_iat_ratio_max": np.maximum.reduceat(ratio, nodes.first) if n_nodes else ratio[:0],
+        "profile_load_ratio": np.where(measured, own_load, load)[window],
     }
 
 

@@ -130,10 +130,10 @@ def calibrate_detectors(
             scores = group["score"].to_numpy()
             row = calibrate(name, vehicle, scores, covered[vehicle], p.false_alarms_per_hour)
             rows.append(row)
-            threshold = row["threshold"]
             quantiles = {str(q): float(np.quantile(scores, q)) for q in (0.5, 0.9, 0.99, 0.999)}
-            calibrated[vehicle]["detectors"][name] = {"threshold": threshold} | {
-                "score_quantiles": quantiles
+            calibrated[vehicle]["detectors"][name] = {
+                "threshold": row["threshold"],
+                "score_quantiles": quantiles,
             }
     table = pd.DataFrame(rows, columns=THRESHOLD_COLUMNS)
     return table, {"profiles": calibrated, "refused": profiles["refused"]}
