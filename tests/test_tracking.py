@@ -100,8 +100,10 @@ def test_global_rank_reads_the_launcher_variables(monkeypatch):
 def test_a_detector_is_an_mlflow_model_that_loads_and_scores_like_itself(tmp_path):
     import mlflow
     import torch
+    from torch_geometric.data import Batch
 
     from kd_gat.models import build_model
+    from kd_gat.models.export import batch_inputs
     from kd_gat.tracking import log_detector
     from tests.synthetic import architecture, synthetic_windows
 
@@ -112,13 +114,17 @@ def test_a_detector_is_an_mlflow_model_that_loads_and_scores_like_itself(tmp_pat
     mlflow.set_experiment("detectors")  # not an experiment id cached by an earlier test
     try:
         with mlflow.start_run():
-            uri = log_detector(model, windows[0], "vgae_x", registered_name="kd-gat-vgae_x")
+            example = Batch.from_data_list(windows[:2])
+            uri = log_detector(model, example, "vgae_x", registered_name="kd-gat-vgae_x")
         loaded = mlflow.pytorch.load_model(uri)  # torch.export program: no pickle involved
         registered = mlflow.pytorch.load_model("models:/kd-gat-vgae_x/1")
     finally:
         mlflow.set_tracking_uri(None)
-    for window in windows[1:]:  # other node and edge counts than the input example
-        args = (window.x, window.node_id, window.edge_index, window.edge_attr)
-        expected = model.window_outputs(window)["score"]
-        torch.testing.assert_close(loaded(*args), expected, rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(registered(*args), expected, rtol=1e-5, atol=1e-6)
+    # one window, and a batch of other node, edge and window counts than the input example
+    for batch in (Batch.from_data_list(windows[2:3]), Batch.from_data_list(windows[1:])):
+        args = tuple(torch.from_numpy(a) for a in batch_inputs(batch))
+        expected = model.detect(batch)
+        for program in (loaded, registered):
+            score, node_score = program(*args)
+            torch.testing.assert_close(score, expected[0], rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(node_score, expected[1], rtol=1e-5, atol=1e-6)

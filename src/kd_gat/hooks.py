@@ -144,7 +144,7 @@ class RunHooks:
 
 class MlflowModelHooks:
     """After a detector is trained, log it as an MLflow model (`kd_gat.tracking.log_detector`)
-    with one validation window as input example; distilled students, the deployable detectors,
+    with two validation windows as input example; distilled students, the deployable detectors,
     are also registered as `kd-gat-<name>`. Only when kedro-mlflow has a run open."""
 
     @hook_impl
@@ -158,7 +158,9 @@ class MlflowModelHooks:
             name = dataset.removesuffix(".model")
             if name in detectors and len(inputs["graphs_val"]):
                 registered = f"kd-gat-{name}" if detectors[name].teacher else None
-                uri = log_detector(model, inputs["graphs_val"][0], name, registered)
+                val = inputs["graphs_val"]
+                example = val.batch([0, min(1, len(val) - 1)])  # two windows: a free dimension
+                uri = log_detector(model, example, name, registered)
                 log.info("%s logged as MLflow model %s", name, uri)
 
 

@@ -26,7 +26,7 @@ STAGES = (
     "evaluation",
     "reporting",
 )
-ON_DEMAND = ("inference",)
+ON_DEMAND = ("inference", "export")
 
 # Stages read each other's namespaced artifacts on purpose (`gat_teacher.model` is the training
 # namespace's output that distillation and scoring consume), which Kedro warns about.

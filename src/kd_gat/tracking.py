@@ -136,28 +136,28 @@ def mark_dead_runs(client: Any, experiment_id: str, current_run: str) -> list[st
 
 
 def log_detector(model: Any, example: Any, name: str, registered_name: str | None = None) -> str:
-    """Log `model` to the active MLflow run as the model `name`: a `WindowScorer` exported with
-    torch.export ("pt2"), one window `example` (a PyG `Data` of its graph store) as input
-    example, a tensor signature with free node/edge counts; registered as `registered_name`
-    when given. Returns the model URI."""
+    """Log `model` to the active MLflow run as the model `name`: its `Detector` (window and node
+    scores of a batch of window graphs) exported with torch.export ("pt2"), `example` (a PyG
+    `Batch` of at least two windows) as input example, a tensor signature with free node, edge
+    and window counts; registered as `registered_name` when given. Returns the model URI."""
     import mlflow
     import numpy as np
     import torch
     from mlflow.models.signature import ModelSignature
     from mlflow.types.schema import Schema, TensorSpec
 
-    from kd_gat.models.export import WindowScorer, input_shapes, window_inputs
+    from kd_gat.models.export import OUTPUTS, Detector, batch_inputs, input_shapes
 
-    inputs = window_inputs(example)
+    inputs = batch_inputs(example)
     shapes = input_shapes(inputs)
     signature = ModelSignature(
         inputs=Schema(
             [TensorSpec(a.dtype, shapes[n], n) for n, a in zip(shapes, inputs, strict=True)]
         ),
-        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1,), "score")]),
+        outputs=Schema([TensorSpec(np.dtype(np.float32), (-1,), n) for n in OUTPUTS]),
     )
     info = mlflow.pytorch.log_model(
-        WindowScorer(model),
+        Detector(model),
         name=name,
         input_example=inputs,
         signature=signature,

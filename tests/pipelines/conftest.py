@@ -211,6 +211,18 @@ def inference_run(
 
 
 @pytest.fixture(scope="session")
+def export_run(fusion_run: StageRun, inference_detector: str, stage_params: dict) -> StageRun:
+    """The export stage on the models of the default run, for the detector inference deploys."""
+    supply = fusion_run.artifacts | {
+        "inference_models": {
+            name: fusion_run.artifacts[f"{name}.model"]
+            for name in roster.deployed_members(inference_detector)
+        },
+    }
+    return run_stage("export", supply, stage_params)
+
+
+@pytest.fixture(scope="session")
 def small_graphs() -> StageRun:
     """The graphs stage on a small hand-made frames table (`tests.pipelines.factory`): stores,
     vocabulary and feature statistics for the node unit tests."""

@@ -65,6 +65,21 @@ class GATClassifier(nn.Module):
         h = self.node_states(data)
         return self.attack_probability(self.head(torch.cat([h, h], dim=-1)))
 
+    def detect(self, data) -> tuple[Tensor, Tensor]:
+        """What a deployed detector emits, from one pass: p(attack) per window (num_graphs,)
+        and `node_scores` (num_nodes,)."""
+        g = graph_inputs(data)
+        h = self.node_states(data)
+        pooled = torch.cat(
+            [
+                global_mean_pool(h, g.batch, size=g.num_graphs),
+                global_max_pool(h, g.batch, size=g.num_graphs),
+            ],
+            dim=-1,
+        )
+        nodes = self.attack_probability(self.head(torch.cat([h, h], dim=-1)))
+        return self.attack_probability(self.head(pooled)), nodes
+
     def embed(self, data) -> Tensor:
         """Pooled graph embedding (num_graphs, 2·hidden): mean ‖ max of the JK node states."""
         g = graph_inputs(data)

@@ -30,7 +30,7 @@ def graph_inputs(data) -> GraphInputs:
         batch = torch.zeros(data.num_nodes, dtype=torch.long, device=data.x.device)
         num_graphs = 1
     else:
-        num_graphs = int(data.num_graphs)
+        num_graphs = data.num_graphs  # an int; symbolic when exported (kd_gat.models.export)
     return GraphInputs(
         data.x, data.node_id, data.edge_index, getattr(data, "edge_attr", None), batch, num_graphs
     )

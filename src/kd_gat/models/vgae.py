@@ -51,7 +51,9 @@ def reconstruction_errors(out: VGAEOutput, data) -> ReconstructionErrors:
         feature=F.mse_loss(out.x_hat, data.x, reduction="none").mean(dim=-1),
         can_id=data.x.new_zeros(data.x.shape[0])
         if out.id_logits is None
-        else F.cross_entropy(out.id_logits, data.node_id, reduction="none"),
+        # cross-entropy per node, written as log-softmax + gather: the ONNX exporter cannot
+        # decompose `F.cross_entropy(..., reduction="none")`
+        else -out.id_logits.log_softmax(dim=-1).gather(1, data.node_id[:, None].long())[:, 0],
         edge=F.softplus(-out.pos_edge_logits),
         non_edge=None if out.neg_edge_logits is None else F.softplus(out.neg_edge_logits),
     )
@@ -162,9 +164,27 @@ class GraphVGAE(nn.Module):
         Deterministic in eval mode (no sampling anywhere; dropout off). `encoded` passes an
         `encode(data)` already computed, so a caller needing μ too encodes once.
         """
+        return self._window_errors(self._errors(data, encoded), graph_inputs(data))
+
+    def node_scores(self, data) -> Tensor:
+        """Per node (num_nodes,): the `score_weights`-weighted feature and CAN-ID errors of the
+        node plus the mean error of its outgoing edges (0 without one), decoded from μ: where in
+        the window the reconstruction fails."""
+        return self._node_scores(self._errors(data), graph_inputs(data))
+
+    def detect(self, data) -> tuple[Tensor, Tensor]:
+        """What a deployed detector emits, from one pass: the anomaly score per window
+        (num_graphs,) and `node_scores` (num_nodes,)."""
         g = graph_inputs(data)
+        err = self._errors(data)
+        return self.combine(self._window_errors(err, g)), self._node_scores(err, g)
+
+    def _errors(self, data, encoded: tuple[Tensor, Tensor] | None = None) -> ReconstructionErrors:
         mu, logvar = self.encode(data) if encoded is None else encoded
-        err = reconstruction_errors(self._decode(data, mu, logvar, mu, None), data)
+        return reconstruction_errors(self._decode(data, mu, logvar, mu, None), data)
+
+    @staticmethod
+    def _window_errors(err: ReconstructionErrors, g) -> dict[str, Tensor]:
         edge_graph = g.batch[g.edge_index[0]]
         return {
             "feature": scatter(err.feature, g.batch, dim_size=g.num_graphs, reduce="mean"),
@@ -172,15 +192,8 @@ class GraphVGAE(nn.Module):
             "edge": scatter(err.edge, edge_graph, dim_size=g.num_graphs, reduce="mean"),
         }
 
-    def node_scores(self, data) -> Tensor:
-        """Per node (num_nodes,): the `score_weights`-weighted feature and CAN-ID errors of the
-        node plus the mean error of its outgoing edges (0 without one), decoded from μ: where in
-        the window the reconstruction fails."""
-        g = graph_inputs(data)
-        mu, logvar = self.encode(data)
-        err = reconstruction_errors(self._decode(data, mu, logvar, mu, None), data)
-        n = g.x.shape[0]
-        edge = scatter(err.edge, g.edge_index[0], dim_size=n, reduce="mean")
+    def _node_scores(self, err: ReconstructionErrors, g) -> Tensor:
+        edge = scatter(err.edge, g.edge_index[0], dim_size=g.x.shape[0], reduce="mean")
         return torch.stack([err.feature, err.can_id, edge], dim=-1) @ self.score_weights
 
     def combine(self, parts: dict[str, Tensor]) -> Tensor:

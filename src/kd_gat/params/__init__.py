@@ -10,6 +10,7 @@ from pydantic import BaseModel, RootModel
 
 from kd_gat.params.distillation import DistillationParams
 from kd_gat.params.evaluation import EvaluationParams
+from kd_gat.params.export import ExportParams
 from kd_gat.params.fusion import FusionParams
 from kd_gat.params.graphs import GraphsParams
 from kd_gat.params.inference import InferenceParams
@@ -31,4 +32,5 @@ PARAMETER_MODELS: dict[str, type[BaseModel] | type[RootModel]] = {
     "fusion": FusionParams,
     "evaluation": EvaluationParams,
     "inference": InferenceParams,
+    "export": ExportParams,
 }
