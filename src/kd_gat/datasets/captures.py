@@ -1,7 +1,9 @@
 """Kedro dataset reading a folder of raw CAN captures (`<split folder>/<capture>.csv[.gz]`).
 
-Only I/O lives here: finding the files and reading each with `kd_gat.ingestion.read`. No captures
-at all raises `CaptureError` naming the folder.
+A capture file is the dataset's CSV (`.csv`, `.csv.gz`, or python-can's CSV), a candump log
+(`.log`, `.log.gz`), or a Vector ASC (`.asc`) or BLF (`.blf`) log: `CAPTURE_SUFFIXES`. Only I/O
+lives here: finding the files and reading each with `kd_gat.ingestion.read`. No captures at all
+raises `CaptureError` naming the folder.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from kedro.io import AbstractDataset, DatasetError
 from kd_gat.ingestion.captures import CAPTURE_SUFFIXES, CaptureError, RawCapture
 from kd_gat.ingestion.read import read_capture
 
+_ANY_SUFFIX = ".csv[.gz], .log[.gz], .asc or .blf"
+
 
 class CaptureFolderDataset(AbstractDataset[None, list[RawCapture]]):
-    """Read-only: every `<split folder>/<capture>.csv[.gz]` under `path`, sorted by name.
+    """Read-only: every `<split folder>/<capture><suffix>` under `path`, sorted by name, for
+    each suffix of `CAPTURE_SUFFIXES` (`.csv[.gz]`, `.log[.gz]`, `.asc`, `.blf`).
 
-    `labelled: false` reads new captures to score: any `*.csv[.gz]` below `path`, at any depth,
-    with or without the `attack` column.
+    `labelled: false` reads new captures to score: any file with one of these suffixes below
+    `path`, at any depth; a CSV may lack the `attack` column. The log formats carry no labels: a
+    labelled dataset accepts them only in `train_*_attack_free` folders.
     """
 
     def __init__(
@@ -41,9 +47,9 @@ class CaptureFolderDataset(AbstractDataset[None, list[RawCapture]]):
             raise CaptureError(
                 f"{self._path}: no captures found (expected "
                 + (
-                    "<split folder>/<capture>.csv[.gz])"
+                    f"<split folder>/<capture>{_ANY_SUFFIX})"
                     if self._labelled
-                    else "*.csv[.gz] below it)"
+                    else f"*{_ANY_SUFFIX} below it)"
                 )
             )
         return files

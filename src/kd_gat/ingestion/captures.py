@@ -1,7 +1,9 @@
-"""Captures: one raw CSV(.gz) recording of CAN traffic, and what its place in the dataset says.
+"""Captures: one raw recording of CAN traffic, and what its place in the dataset says.
 
 The dataset layout is `<raw_root>/<dataset>/<split folder>/<capture>.csv[.gz]`. The split folder
-gives the split and the test scenario; the file name gives the attack kind.
+gives the split and the test scenario; the file name gives the attack kind. Besides the dataset's
+CSV, a capture may be a candump log (`.log[.gz]`), a Vector ASC (`.asc`) or BLF (`.blf`) log;
+see `kd_gat.ingestion.logs`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import PurePosixPath
 import numpy as np
 import pyarrow as pa
 
-CAPTURE_SUFFIXES = (".csv", ".csv.gz")
+CAPTURE_SUFFIXES = (".csv", ".csv.gz", ".log", ".log.gz", ".asc", ".blf")
 ATTACK_FREE = "none"
 
 
@@ -38,7 +40,8 @@ class RawCapture:
     `table` holds the four CSV columns as strings (null where a field is empty);
     `bad_lines` are (data row, line text) of lines with the wrong number of fields, which the
     CSV reader skipped; `rows_in` counts the data lines of the file independently of the parser;
-    `text` is the decompressed file, kept to quote rejected lines exactly.
+    `text` is the decompressed file, kept to quote rejected lines exactly; `header_lines` is how
+    many non-blank lines precede the first data row (1 for a CSV header, 0 for a candump log).
     """
 
     relpath: str
@@ -48,11 +51,12 @@ class RawCapture:
     rows_in: int
     sha256: str
     text: bytes = field(repr=False, default=b"")
+    header_lines: int = 1
 
     def lines(self, rows: np.ndarray) -> list[str]:
         """The exact text of the given 1-based data rows (header excluded, blank lines skipped)."""
         starts, ends = line_bounds(self.text)
-        rows = np.asarray(rows, dtype=np.int64)
+        rows = np.asarray(rows, dtype=np.int64) + (self.header_lines - 1)
         return [
             self.text[a:b].decode("utf-8", "replace").rstrip("\r")
             for a, b in zip(starts[rows], ends[rows], strict=True)
@@ -68,6 +72,12 @@ def line_bounds(text: bytes) -> tuple[np.ndarray, np.ndarray]:
     chars = np.frombuffer(text, np.uint8)
     if not chars.size:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if b"\r" not in text:  # fast path, same result: "\n" is then the only line end
+        ends = np.flatnonzero(chars == ord("\n"))
+        starts = np.concatenate([[0], ends + 1])
+        ends = np.concatenate([ends, [len(chars)]])
+        keep = ends > starts
+        return starts[keep], ends[keep]
     cr, lf = chars == ord("\r"), chars == ord("\n")
     lone_cr = cr & ~np.concatenate([lf[1:], [False]])
     ends = np.flatnonzero(lf | lone_cr)
@@ -80,7 +90,7 @@ def line_bounds(text: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def strip_suffix(name: str) -> str:
-    """`DoS-1.csv.gz` → `DoS-1`."""
+    """`DoS-1.csv.gz` → `DoS-1`, `drive.log.gz` → `drive`, `bench.asc` → `bench`."""
     for suffix in sorted(CAPTURE_SUFFIXES, key=len, reverse=True):
         if name.endswith(suffix):
             return name[: -len(suffix)]
@@ -122,7 +132,7 @@ def describe(relpath: str, keywords: dict[str, str]) -> CaptureInfo:
     """Capture id, split, scenario and attack kind of `<split folder>/<file>`."""
     path = PurePosixPath(relpath)
     if len(path.parts) != 2:
-        raise CaptureError(f"{relpath}: expected <split folder>/<capture>.csv[.gz]")
+        raise CaptureError(f"{relpath}: expected <split folder>/<capture file>")
     folder, name = path.parts
     split = split_of(folder)
     stem = strip_suffix(name)
