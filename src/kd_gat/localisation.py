@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from kd_gat.field_metrics import count_frames, frame_scores
-from kd_gat.graphs.store import ranges
+from kd_gat.graphs.windows import ranges
 
 NODE_KEYS = ["scenario", "window", "node"]
 COUNT_KEYS = ["model", "operating_point", "scenario", "capture"]

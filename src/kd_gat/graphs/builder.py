@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from kd_gat.graphs.history import RATIO_CLIP, FrameHistory, frame_history
 from kd_gat.graphs.prior import ProfilePrior
-from kd_gat.graphs.store import GraphStore, offsets
 from kd_gat.graphs.vocabulary import lookup
-from kd_gat.graphs.windows import TailPolicy, Windows, capture_runs, make_windows
+from kd_gat.graphs.windows import TailPolicy, Windows, capture_runs, make_windows, offsets
 from kd_gat.ingestion.frames import BYTE_COLUMNS, CAPTURE_COLUMNS, PAYLOAD_BYTES
+
+if TYPE_CHECKING:  # the store brings torch; the graph arrays themselves are pure numpy
+    from kd_gat.graphs.store import GraphStore
 
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     # What the frames of the ID carry in this window. Payload and timing are specific to each
@@ -274,7 +276,7 @@ def _history_features(
     columns["new_id_share"] = share[window]
     # Bus load: the window's frame rate over the capture's rate before the window.
     before = start - history.capture_start[start]
-    since = frames.timestamp[start] - frames.timestamp[history.capture_start[start]]
+    since = frames.timestamp[start] - history.capture_t0[start]
     with np.errstate(divide="ignore", invalid="ignore"):
         window_rate = (length - 1) / elapsed  # frames per second; not finite or 0: unmeasured
         load = _log2_ratio(window_rate, before / since)
@@ -479,8 +481,13 @@ def build_graphs(
         _build_chunk(frames, history, prior, windows.take(slice(a, b)), vocabulary, node_features)
         for a, b in itertools.pairwise(bounds)
     ]
-    if len(parts) == 1:
-        return parts[0]
+    return parts[0] if len(parts) == 1 else concat_graphs(parts, len(node_features))
+
+
+def concat_graphs(parts: list[GraphArrays], n_features: int = len(NODE_FEATURES)) -> GraphArrays:
+    """Graph arrays of consecutive runs of windows, as one (pointers re-based)."""
+    if not parts:
+        return _empty_graphs(0, n_features)
     return GraphArrays(
         x=np.concatenate([p.x for p in parts]),
         node_id=np.concatenate([p.node_id for p in parts]),
@@ -544,6 +551,8 @@ class WindowPlan:
 
     def store(self, vocabulary: np.ndarray, indices: np.ndarray | None = None) -> GraphStore:
         """Graph store of the chosen windows (all by default), in the given order."""
+        from kd_gat.graphs.store import GraphStore
+
         windows, table = self.windows, self.table
         if indices is not None:
             windows = windows.take(np.asarray(indices, dtype=np.int64))

@@ -23,6 +23,19 @@ appearance) keep their own history. Later IDs share one overflow history and alw
 
 Vectorised: one stable sort by (capture, tracked ID) makes each history a contiguous run in time
 order; running means are cumulative sums restarted per run. No loop per frame or per ID.
+
+Streaming (`continue_history`): the same history, one block of a capture's frames at a time. A
+`HistoryState` carries, per tracked ID (and the overflow history), what the running values need
+of the earlier frames: their count, first and last timestamps, last payload, the sums of their
+payload-change and bit-flip values and the absolute index of the first one; plus the capture's
+first frame (index and timestamp) and the frames seen so far. A block is one stable sort by
+tracked ID; each run picks up its state with one `searchsorted` over the state's sorted IDs, and
+the new state is the runs' last values merged with the untouched rows. The result is bit for bit
+the one-call history: timestamps enter the same subtractions, and the sums are exact (a change is
+0 or 1, a bit-flip share a multiple of 1/64: dyadic numbers, exact in float64 below 2**46 frames),
+so regrouping them rounds nothing. Indices (`first`, `capture_start`) are relative to the block's
+first frame (negative when earlier), and `capture_t0` carries the capture's first timestamp, so a
+builder can read them on a buffer that keeps only the last frames.
 """
 
 from __future__ import annotations
@@ -47,6 +60,8 @@ class FrameHistory:
     gap: np.ndarray  # float64: time since the ID's previous frame (NaN: none, or untracked)
     tracked: np.ndarray  # bool: False for IDs beyond the per-capture state bound
     capture_start: np.ndarray  # int64: index of the first frame of the frame's capture
+    # (`first`, `capture_start`: from `continue_history`, relative to the block's first frame)
+    capture_t0: np.ndarray  # float64: timestamp of the first frame of the frame's capture
 
 
 def _run_starts(key: np.ndarray) -> np.ndarray:
@@ -147,4 +162,219 @@ def frame_history(
         aligned[name] = back
     aligned["seen"][~tracked] = 0
     aligned["gap"][~tracked] = np.nan
-    return FrameHistory(**aligned, tracked=tracked, capture_start=capture_start)
+    return FrameHistory(
+        **aligned,
+        tracked=tracked,
+        capture_start=capture_start,
+        capture_t0=timestamp[capture_start],
+    )
+
+
+OVERFLOW_KEY = np.iinfo(np.int64).max  # the state key of the shared history of untracked IDs
+
+
+@dataclass(frozen=True)
+class HistoryState:
+    """What the history of one capture's frames so far leaves for its next frames.
+
+    One row per tracked CAN ID, in ID order, then one for the overflow history of untracked IDs
+    (key `OVERFLOW_KEY`) once there is one: at most `max_tracked_ids` + 1 rows. Per row: frames
+    seen, first and last timestamp, last payload (uint64), sums of the payload-change and
+    bit-flip values of its transitions, absolute index of its first frame. Per capture: the
+    absolute index (`start_index`) and timestamp (`t0`, NaN before any frame) of its first frame
+    and the frames seen so far.
+    """
+
+    max_tracked_ids: int | None
+    key: np.ndarray  # int64, sorted
+    count: np.ndarray  # int64
+    t_first: np.ndarray  # float64
+    t_last: np.ndarray  # float64
+    payload: np.ndarray  # uint64
+    change_sum: np.ndarray  # float64
+    flip_sum: np.ndarray  # float64
+    first: np.ndarray  # int64, absolute frame index
+    start_index: int = 0
+    t0: float = np.nan
+    n_frames: int = 0
+
+    @classmethod
+    def start(cls, max_tracked_ids: int | None = None, start_index: int = 0) -> HistoryState:
+        """The state before a capture's first frame (at absolute index `start_index`)."""
+        return cls(
+            max_tracked_ids,
+            key=np.zeros(0, np.int64),
+            count=np.zeros(0, np.int64),
+            t_first=np.zeros(0),
+            t_last=np.zeros(0),
+            payload=np.zeros(0, np.uint64),
+            change_sum=np.zeros(0),
+            flip_sum=np.zeros(0),
+            first=np.zeros(0, np.int64),
+            start_index=start_index,
+        )
+
+    def __len__(self) -> int:
+        """Rows held: tracked IDs, plus one for the overflow history."""
+        return len(self.key)
+
+    @property
+    def n_tracked(self) -> int:
+        """Tracked IDs (each with its own history)."""
+        return int(np.searchsorted(self.key, OVERFLOW_KEY))
+
+    @property
+    def next_index(self) -> int:
+        """Absolute index of the capture's next frame."""
+        return self.start_index + self.n_frames
+
+    def _rows(self) -> tuple[np.ndarray, ...]:
+        return (
+            self.key,
+            self.count,
+            self.t_first,
+            self.t_last,
+            self.payload,
+            self.change_sum,
+            self.flip_sum,
+            self.first,
+        )
+
+
+def _tracked_in_block(state: HistoryState, can_id: np.ndarray) -> np.ndarray:
+    """Which frames of the next block keep their own history: IDs the state tracks, then new
+    IDs in order of first appearance while there is room."""
+    limit = state.max_tracked_ids
+    if limit is None:
+        return np.ones(len(can_id), dtype=bool)
+    ids = state.key[: state.n_tracked]
+    known = _isin_sorted(ids, can_id)
+    room = limit - len(ids)
+    if room <= 0 or known.all():
+        return known
+    new_ids, first_at = np.unique(can_id[~known], return_index=True)
+    if len(new_ids) <= room:
+        return np.ones(len(can_id), dtype=bool)
+    admitted = np.sort(new_ids[np.argsort(first_at, kind="stable")[:room]])
+    return known | _isin_sorted(admitted, can_id)
+
+
+def _isin_sorted(sorted_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """`np.isin` against a sorted array, by `searchsorted`."""
+    if len(sorted_ids) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_ids, values), len(sorted_ids) - 1)
+    return sorted_ids[at] == values
+
+
+def continue_history(
+    state: HistoryState, timestamp: np.ndarray, can_id: np.ndarray, payload: np.ndarray
+) -> tuple[FrameHistory, HistoryState]:
+    """The `FrameHistory` of the next block of one capture's frames (in time order), and the
+    state after it. Block after block, from `HistoryState.start`, it equals bit for bit one
+    `frame_history` call on the whole capture, except that `first` and `capture_start` count
+    from the block's first frame (add `state.next_index` of the state passed in for absolute
+    indices) and `capture_t0` is the capture's first timestamp on every frame."""
+    timestamp = np.asarray(timestamp, dtype=np.float64)
+    can_id = np.asarray(can_id, dtype=np.int64)
+    payload = np.asarray(payload, dtype=np.uint64)
+    n = len(timestamp)
+    base = state.next_index
+    if n == 0:
+        empty = frame_history(np.zeros(0, np.int64), timestamp, can_id, payload)
+        return empty, state
+    t0 = state.t0 if state.n_frames else float(timestamp[0])
+    tracked = _tracked_in_block(state, can_id)
+    key = np.where(tracked, can_id, OVERFLOW_KEY)
+    order = np.argsort(key, kind="stable")
+    start = _run_starts(key[order])
+    run_first = np.flatnonzero(start)
+    run_last = np.append(run_first[1:], n) - 1
+    run_key = key[order][run_first]
+    run_of = np.cumsum(start) - 1
+    # each run's row of the state, if it has one
+    row = np.minimum(np.searchsorted(state.key, run_key), max(len(state.key) - 1, 0))
+    has = state.key[row] == run_key if len(state.key) else np.zeros(len(run_key), dtype=bool)
+
+    def carried(values: np.ndarray, otherwise: np.ndarray | float) -> np.ndarray:
+        """Per run: the state's value where it has a row, else `otherwise`."""
+        if len(values) == 0:
+            return np.broadcast_to(np.asarray(otherwise, values.dtype), run_key.shape).copy()
+        return np.where(has, values[row], otherwise)
+
+    count_before = carried(state.count, 0)
+    k = np.arange(n, dtype=np.int64) - run_first[run_of] + count_before[run_of]
+
+    t = timestamp[order]
+    t_prev = np.roll(t, 1)
+    t_prev[run_first] = carried(state.t_last, t[run_first])
+    t_first = carried(state.t_first, t[run_first])
+    gap = t - t_prev
+    with np.errstate(divide="ignore", invalid="ignore"):
+        period = np.where(k >= 2, (t_prev - t_first[run_of]) / (k - 1), np.nan)
+        ratio = np.log2(np.maximum(gap, 1e-9) / period)
+    iat_ratio = np.where(k >= 2, np.clip(np.nan_to_num(ratio, nan=0.0), -RATIO_CLIP, RATIO_CLIP), 0)
+
+    p = payload[order]
+    p_prev = np.roll(p, 1)
+    p_prev[run_first] = carried(state.payload, p[run_first])  # a new ID: xor 0
+    xor = np.bitwise_xor(p, p_prev)
+    change = (xor != 0).astype(np.float64)
+    flip = np.bitwise_count(xor).astype(np.float64) / 64.0
+
+    def excess(values: np.ndarray, carried_sum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """values − the run's mean over its earlier transitions, and the run's new sums."""
+        before = np.cumsum(values) - values
+        before -= before[run_first][run_of]
+        before += carried_sum[run_of]  # exact: dyadic values (see the module docstring)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = before / (k - 1)
+        return np.where(k >= 2, values - mean, 0.0), before[run_last] + values[run_last]
+
+    change_excess, change_sum = excess(change, carried(state.change_sum, 0.0))
+    flip_excess, flip_sum = excess(flip, carried(state.flip_sum, 0.0))
+    first = carried(state.first, base + order[run_first])
+
+    out = {
+        "iat_ratio": iat_ratio,
+        "change_excess": change_excess,
+        "flip_excess": flip_excess,
+        "period": period,
+        "first": first[run_of] - base,
+        "seen": k,
+        "gap": np.where(k >= 1, gap, np.nan),
+    }
+    aligned = {}
+    for name, values in out.items():
+        back = np.empty_like(values)
+        back[order] = values
+        aligned[name] = back
+    aligned["seen"][~tracked] = 0
+    aligned["gap"][~tracked] = np.nan
+    history = FrameHistory(
+        **aligned,
+        tracked=tracked,
+        capture_start=np.full(n, state.start_index - base, dtype=np.int64),
+        capture_t0=np.full(n, t0),
+    )
+
+    runs = (
+        run_key,
+        count_before + (run_last - run_first + 1),
+        t_first,
+        t[run_last],
+        p[run_last],
+        change_sum,
+        flip_sum,
+        first,
+    )
+    untouched = np.ones(len(state.key), dtype=bool)
+    untouched[row[has]] = False
+    merged = [
+        np.concatenate([old[untouched], new]) for old, new in zip(state._rows(), runs, strict=True)
+    ]
+    by_key = np.argsort(merged[0], kind="stable")
+    rows = [values[by_key] for values in merged]
+    return history, HistoryState(
+        state.max_tracked_ids, *rows, state.start_index, t0, state.n_frames + n
+    )

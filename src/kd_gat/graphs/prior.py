@@ -93,10 +93,7 @@ class ProfilePrior:
             rate[c] = profile_rate(profiles[vehicle])
             sorted_periods.append(np.sort(periods[np.isfinite(periods)]))
             frames = slice(int(first), int(first + count))
-            at = np.minimum(np.searchsorted(ids, can_id[frames]), max(len(ids) - 1, 0))
-            hit = ids[at] == can_id[frames] if len(ids) else np.zeros(count, dtype=bool)
-            in_profile[frames] = hit
-            period[frames] = np.where(hit, periods[at] if len(ids) else np.nan, np.nan)
+            in_profile[frames], period[frames] = profile_lookup(ids, periods, can_id[frames])
         return cls(matched_from, rate, tuple(sorted_periods), in_profile, period, known_after)
 
     @classmethod
@@ -129,6 +126,18 @@ def profile_periods(profile: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     periods.index = periods.index.astype(np.int64)
     values = periods.reindex(ids).to_numpy(dtype=np.float64)
     return ids, np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
+def profile_lookup(
+    ids: np.ndarray, periods: np.ndarray, can_id: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: whether its ID is among a profile's sorted `ids`, and the profile's period
+    for it (NaN when not, or unknown)."""
+    if len(ids) == 0:
+        return np.zeros(len(can_id), dtype=bool), np.full(len(can_id), np.nan)
+    at = np.minimum(np.searchsorted(ids, can_id), len(ids) - 1)
+    hit = ids[at] == can_id
+    return hit, np.where(hit, periods[at], np.nan)
 
 
 def profile_rate(profile: dict[str, Any]) -> float:

@@ -19,6 +19,8 @@ import pandas as pd
 import torch
 from torch_geometric.data import Batch, Data
 
+from kd_gat.graphs.windows import offsets, ranges
+
 WINDOW_COLUMNS = (
     "capture",
     "scenario",
@@ -33,20 +35,6 @@ WINDOW_COLUMNS = (
 )
 _TEXT_COLUMNS = ("capture", "scenario", "attack_kind")
 _WINDOWS_PREFIX = "windows."
-
-
-def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of `arange(s, s + n)` for each (s, n), without a Python loop."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    offsets = np.cumsum(lengths) - lengths
-    return np.repeat(np.asarray(starts, dtype=np.int64) - offsets, lengths) + np.arange(
-        lengths.sum(), dtype=np.int64
-    )
-
-
-def offsets(counts: np.ndarray) -> np.ndarray:
-    """Pointer array (len(counts) + 1) from per-window counts."""
-    return np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
 
 
 def _drop_unused_categories(table: pd.DataFrame) -> pd.DataFrame:

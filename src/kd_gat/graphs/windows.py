@@ -117,3 +117,17 @@ def frames_left_out_by_policy(
         )
         for policy in TAIL_POLICIES
     }
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of `arange(s, s + n)` for each (s, n), without a Python loop."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(np.asarray(starts, dtype=np.int64) - offsets, lengths) + np.arange(
+        lengths.sum(), dtype=np.int64
+    )
+
+
+def offsets(counts: np.ndarray) -> np.ndarray:
+    """Pointer array (len(counts) + 1) from per-window counts."""
+    return np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
