@@ -223,6 +223,16 @@ def export_run(fusion_run: StageRun, inference_detector: str, stage_params: dict
 
 
 @pytest.fixture(scope="session")
+def bundle_dir(export_run: StageRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The export stage's bundle, written where `kd_gat.bundle.ExportedDetector` reads it."""
+    from kd_gat.datasets.bundle import DetectorBundleDataset
+
+    folder = tmp_path_factory.mktemp("bundle")
+    DetectorBundleDataset(str(folder)).save(export_run["detector_bundle"])
+    return folder
+
+
+@pytest.fixture(scope="session")
 def small_graphs() -> StageRun:
     """The graphs stage on a small hand-made frames table (`tests.pipelines.factory`): stores,
     vocabulary and feature statistics for the node unit tests."""

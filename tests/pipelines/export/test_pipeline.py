@@ -38,10 +38,8 @@ def test_the_stage_reads_the_deployed_models_their_thresholds_and_the_graph_cont
 
 
 @pytest.fixture(scope="module")
-def bundle(export_run, tmp_path_factory) -> ExportedDetector:
-    folder = tmp_path_factory.mktemp("bundle")
-    DetectorBundleDataset(str(folder)).save(export_run["detector_bundle"])
-    return ExportedDetector(folder)
+def bundle(bundle_dir) -> ExportedDetector:
+    return ExportedDetector(bundle_dir)
 
 
 def test_parity_on_every_validation_window(export_run, inference_detector) -> None:
