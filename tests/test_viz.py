@@ -1,9 +1,11 @@
-"""kedro-viz: the static build draws the pipeline graph as the stage story in headless Chromium."""
+"""kedro-viz: the static build of a project that has run (the smoke run) draws the pipeline graph
+as the stage story in headless Chromium, with its layer bands and dataset previews."""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import json
 import re
 import shutil
 import subprocess
@@ -17,6 +19,7 @@ from kd_gat.pipeline_registry import STAGES
 from tests.conftest import PROJECT
 
 CHROMIUM = shutil.which("chromium")
+LAYERS = ["raw", "intermediate", "primary", "model_input", "models", "model_output", "reporting"]
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -49,16 +52,26 @@ def _chromium(url: str, profile: Path, *args: str) -> subprocess.CompletedProces
 
 @pytest.mark.e2e
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (see README)")
-def test_viz_build_renders_the_stage_story(kedro_project, tmp_path) -> None:
+def test_viz_build_renders_the_stage_story(smoke_run, tmp_path) -> None:
     build = subprocess.run(
-        [sys.executable, "-m", "kedro", "viz", "build"],
-        cwd=kedro_project.root,
+        [sys.executable, "-m", "kedro", "viz", "build", "--include-previews"],
+        cwd=smoke_run.root,
         capture_output=True,
         text=True,
         timeout=300,
     )
-    site = kedro_project.path("build")
+    site = smoke_run.path("build")
     assert (site / "index.html").exists(), build.stdout + build.stderr
+    # the layers are acyclic (kedro-viz lists none otherwise) and the run's data is previewed
+    main = json.loads((site / "api" / "main").read_text())
+    assert main["layers"] == LAYERS
+    names = {n["id"]: n["name"] for n in main["nodes"]}
+    previewed = {
+        names[f.name]
+        for f in (site / "api" / "nodes").iterdir()
+        if json.loads(f.read_text()).get("preview") is not None
+    }
+    assert {"frames", "capture_matches", "attack_events"} <= previewed, sorted(previewed)
     server, url = _serve(site)
     try:
         dom = _chromium(url, tmp_path / "profile", "--dump-dom").stdout
@@ -74,3 +87,4 @@ def test_viz_build_renders_the_stage_story(kedro_project, tmp_path) -> None:
     for name in [*STAGES, "raw_captures", "frames", "graphs_train", "metrics", "leaderboard"]:
         assert name in labels, f"{name!r} not drawn; drawn: {sorted(labels)}"
     assert screenshot.stat().st_size > 10_000  # a real picture, kept for a person to look at
+    assert "pipeline-layer" in dom  # the layer bands are drawn

@@ -44,13 +44,13 @@ def detector_pipeline(detector: Detector) -> Pipeline:
         bind(train_detector, detector=detector),
         inputs=inputs,
         outputs=["model", "training_history"],
-        name="train_model" if detector.teacher is None else "distill_model",
+        name=f"{'train' if detector.teacher is None else 'distill'}_{detector.name}",
     )
     plot = Node(
         learning_curves_figure,
         inputs={detector.name: "training_history"},
         outputs="learning_curves",
-        name="plot_learning_curves",
+        name=f"plot_{detector.name}_learning_curves",
     )
     params = {p for p in inputs.values() if p.startswith("params:")}
     return Pipeline(

@@ -28,7 +28,7 @@ def test_one_namespace_per_distilled_student_reading_its_teacher() -> None:
     pipe = create_pipeline()
     assert {n.namespace for n in pipe.nodes} == set(DISTILLED)
     for name, student in DISTILLED.items():
-        fit = next(n for n in pipe.nodes if n.name == f"{name}.distill_model")
+        fit = next(n for n in pipe.nodes if n.name == f"{name}.distill_{name}")
         profile = {"distillation_graphs"} if student.profile_kd else set()
         assert set(fit.inputs) == SHARED_INPUTS | {f"{student.teacher}.model"} | profile
         assert fit.outputs == [f"{name}.model", f"{name}.training_history"]

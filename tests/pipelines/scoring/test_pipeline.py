@@ -17,8 +17,10 @@ def test_one_namespace_per_detector_reading_its_model() -> None:
     assert {n.namespace for n in pipe.nodes} == set(roster.detector_names())
     for detector in roster.DETECTORS:
         nodes = {n.name.rsplit(".", 1)[-1]: n for n in pipe.nodes if n.namespace == detector.name}
-        assert set(nodes) == {"score_windows", "score_nodes"}
-        windows, node_scores = nodes["score_windows"], nodes["score_nodes"]
+        # node names say which model (kedro-viz labels nodes by their last part)
+        windows_name, nodes_name = f"score_{detector.name}_windows", f"score_{detector.name}_nodes"
+        assert set(nodes) == {windows_name, nodes_name}
+        windows, node_scores = nodes[windows_name], nodes[nodes_name]
         assert windows.inputs == [f"{detector.name}.model", *STORES, "params:scoring"]
         assert windows.outputs == [f"{detector.name}.window_outputs"]
         assert node_scores.inputs == [f"{detector.name}.model", *STORES[1:], "params:scoring"]

@@ -25,11 +25,11 @@ def test_one_template_per_namespace_from_the_roster() -> None:
     pipe = create_pipeline()
     assert {n.namespace for n in pipe.nodes} == set(TRAINED)
     for name, detector in TRAINED.items():
-        fit = next(n for n in pipe.nodes if n.name == f"{name}.train_model")
+        fit = next(n for n in pipe.nodes if n.name == f"{name}.train_{name}")
         assert set(fit.inputs) == SHARED_INPUTS
         assert fit.outputs == [f"{name}.model", f"{name}.training_history"]
         assert fit.func.keywords == {"detector": detector}  # the roster entry, bound
-        plot = next(n for n in pipe.nodes if n.name == f"{name}.plot_learning_curves")
+        plot = next(n for n in pipe.nodes if n.name == f"{name}.plot_{name}_learning_curves")
         assert plot.inputs == [f"{name}.training_history"]
         assert plot.outputs == [f"{name}.learning_curves"]
     assert pipe.inputs() == SHARED_INPUTS

@@ -20,7 +20,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                         bind(fit_fusion, pair=f),
                         inputs=["vgae_outputs", "gat_outputs", *PARAMS],
                         outputs=["window_scores", "summary", "model"],
-                        name="fit_fusion",
+                        name=f"fit_{f.name}",
                     )
                 ],
                 namespace=f.name,
