@@ -106,15 +106,17 @@ def test_reports_and_plots_are_written(smoke_run) -> None:
     scenarios = {p.stem for p in (reports / "plots/roc").glob("*.png")}
     assert {"test_05_suppress", "test_06_masquerade"} <= scenarios
     assert {p.stem for p in (reports / "plots/pr").glob("*.png")} == scenarios
-    for name in ("confusion_matrices", "learning_curves", "size_vs_f1"):
-        assert (reports / f"plots/{name}.png").stat().st_size > 5_000
+    for name in ("confusion_matrices/validation", "learning_curves", "size_vs_mcc"):
+        for suffix in ("png", "svg"):  # raster and vector, for papers
+            assert (reports / f"plots/{name}.{suffix}").stat().st_size > 5_000
     # and every report is an artifact of the MLflow run
     (logged,) = smoke_run.path("data/08_reporting").glob(
         "mlflow_smoke_artifacts/*/artifacts/reporting"
     )
     assert {p.stem for p in (logged / "roc").glob("*.png")} == scenarios
-    for name in ("leaderboard.md", "leaderboard.html", "leaderboard.csv", "confusion_matrices.png"):
+    for name in ("leaderboard.md", "leaderboard.html", "leaderboard.csv"):
         assert (logged / name).exists()
+    assert (logged / "confusion_matrices" / "validation.png").exists()
 
 
 def test_walkthrough_notebook_runs_in_the_smoke_environment(smoke_run) -> None:

@@ -9,6 +9,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 from matplotlib.figure import Figure
 
@@ -76,45 +78,84 @@ def test_leaderboard_ranks_every_model_by_mean_mcc_and_renders(metrics) -> None:
         assert model in html
     assert markdown.count("\n|") == 2 + len(MODELS)  # header, rule, one row per model
     assert "<table" in html
-    # size vs F1: one point per model with a size, at (parameters, mean F1)
-    points = figure.axes[0].collections[0].get_offsets()
-    sized = board.dropna(subset=["parameters"])
-    np.testing.assert_allclose(
-        sorted(map(tuple, np.asarray(points))),
-        sorted(zip(sized["parameters"], sized["f1"], strict=True)),
-    )
+    # size against mean MCC (the ranking): one named point per model with a size, at
+    # (parameters, mean MCC); "pair+x" is no fusion pair of the roster, so it has no size
+    (ax,) = figure.axes
+    assert "MCC" in figure.get_suptitle()
+    assert "MCC" in ax.get_ylabel()
+    assert ax.get_xlabel() == "parameters (log scale)"
+    points = {c.get_gid(): tuple(c.get_offsets()[0]) for c in ax.collections}
+    sized = board.dropna(subset=["parameters"]).set_index("model")
+    assert set(points) == set(sized.index)
+    for model, (x, y) in points.items():
+        assert (x, y) == pytest.approx((sized.loc[model, "parameters"], sized.loc[model, "mcc"]))
 
 
-def test_curves_one_png_per_scenario_one_line_per_model(window_scores, metrics) -> None:
-    roc, pr = plot_curves(window_scores)
-    assert set(roc) == set(pr) == {f"{s}.png" for s in SCENARIOS}
-    for name, figure in roc.items():
-        ax = figure.axes[0]
-        assert ax.get_xlabel() == "false-positive rate"
-        # a scenario without attacks has no curve to draw
-        n_lines = 0 if name == "test_09_quiet.png" else len(MODELS)
-        assert len(ax.lines) == n_lines, name
-    assert pr["test_01_known.png"].axes[0].get_xlabel() == "recall"
-    assert len(pr["test_01_known.png"].axes[0].lines) == len(MODELS)
+def model_lines(ax) -> list:
+    return [line for line in ax.get_lines() if line.get_gid() not in (None, "chance")]
+
+
+def test_curves_a_figure_per_scenario_a_distinct_line_per_model(window_scores, metrics) -> None:
+    roc, pr, roc_plotly, pr_plotly = plot_curves(window_scores)
+    assert set(roc) == set(pr) == set(SCENARIOS)
+    for figures in (roc, pr):
+        for scenario, figure in figures.items():
+            (ax,) = figure.axes
+            lines = model_lines(ax)
+            # a scenario without attacks has no curve to draw
+            expected = set() if scenario == "test_09_quiet" else set(MODELS)
+            assert {line.get_gid() for line in lines} == expected, scenario
+            assert len(lines) == len(expected)
+            assert len({(li.get_color(), li.get_linestyle()) for li in lines}) == len(lines)
+            assert ax.get_xlabel()
+            assert ax.get_ylabel()
+    assert roc["test_01_known"].axes[0].get_xlabel().startswith("false-positive rate")
+    assert pr["test_01_known"].axes[0].get_xlabel().startswith("recall")
     # the ROC curve drawn is the model's own: it ends at (1, 1) and its AUROC is in the legend
-    legend = [t.get_text() for t in roc["test_01_known.png"].axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in roc["test_01_known"].legends[0].get_texts()]
     auroc = metrics.set_index(["model", "scenario"])["auroc"]
     for model in MODELS:
-        assert f"{model} ({auroc[model, 'test_01_known']:.3f})" in legend
+        assert f"{model} (AUC = {auroc[model, 'test_01_known']:.3f})" in legend
+        lines = model_lines(roc["test_01_known"].axes[0])
+        line = next(li for li in lines if li.get_gid() == model)
+        assert (line.get_xdata()[-1], line.get_ydata()[-1]) == (1, 1)
+    # the interactive versions: valid plotly figures, one trace per model and scenario, the
+    # scenario menu showing that scenario's traces only
+    for figure in (roc_plotly, pr_plotly):
+        figure = pio.from_json(figure.to_json())
+        assert isinstance(figure, go.Figure)
+        by_scenario: dict[str, list[str]] = {}
+        for trace in figure.data:
+            by_scenario.setdefault(trace.meta["scenario"], []).append(trace.meta["model"])
+        assert {s: sorted(m) for s, m in by_scenario.items()} == {
+            s: sorted(MODELS) for s in SCENARIOS if s != "test_09_quiet"
+        }
+        menu = figure.layout.updatemenus[0].buttons
+        assert [b.label for b in menu] == sorted(SCENARIOS)
+        for button in menu:
+            visible = button.args[0]["visible"]
+            shown = [t.meta for t, v in zip(figure.data, visible, strict=True) if v]
+            assert {m["scenario"] for m in shown} <= {button.label}
+            assert len(shown) == (0 if button.label == "test_09_quiet" else len(MODELS))
+        first = figure.data[: len(MODELS)]
+        assert len({(t.line.color, t.line.dash) for t in first}) == len(MODELS)
 
 
-def test_confusion_grid_shows_each_models_counts(metrics) -> None:
-    figure = plot_confusion(metrics)
+def test_confusion_a_figure_per_operating_point_with_each_models_counts(metrics) -> None:
+    figures = plot_confusion(metrics)
+    assert set(figures) == {"validation"}
+    figure = figures["validation"]
     assert isinstance(figure, Figure)
     models, scenarios = sorted(MODELS), sorted(SCENARIOS)
-    assert len(figure.axes) == len(models) * len(scenarios)
-    for i, model in enumerate(models):
-        for j, scenario in enumerate(scenarios):
-            ax = figure.axes[i * len(scenarios) + j]
-            assert ax.get_title() == f"{model} @ validation\n{scenario}"
-            row = metrics[(metrics["model"] == model) & (metrics["scenario"] == scenario)].iloc[0]
-            shown = [int(t.get_text()) for t in ax.texts]
-            assert shown == [int(row[c]) for c in ("tn", "fp", "fn", "tp")]
+    for row, model in zip(figure.subfigs, models, strict=True):
+        assert row.get_supylabel().replace("\n", "") == model
+        for ax, scenario in zip(row.axes, scenarios, strict=True):
+            assert [t.get_text() for t in ax.get_xticklabels()] == ["normal", "attack"]
+            assert [t.get_text() for t in ax.get_yticklabels()] == ["normal", "attack"]
+            assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted", "actual")
+            mine = metrics[(metrics["model"] == model) & (metrics["scenario"] == scenario)]
+            shown = [int(t.get_text().replace(",", "")) for t in ax.texts]
+            assert shown == [int(mine.iloc[0][c]) for c in ("tn", "fp", "fn", "tp")]
 
 
 def test_mlflow_metrics_every_finite_metric_under_a_safe_name(metrics) -> None:

@@ -1,4 +1,8 @@
-"""Reporting nodes: tables and figures from `metrics`, `model_sizes` and `window_scores`."""
+"""Reporting nodes: tables and figures from `metrics`, `model_sizes` and `window_scores`.
+
+Figures are returned, not written: the catalog writes them (`FigureDataset`: PNG and SVG; the
+plotly ones with `plotly.JSONDataset`). A dict of figures is a folder, a file per key.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import re
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 from matplotlib.figure import Figure
 
 from kd_gat import reporting
@@ -30,30 +35,34 @@ def build_leaderboard(
     metrics: pd.DataFrame, model_sizes: pd.DataFrame, dataset: str
 ) -> tuple[pd.DataFrame, str, str, Figure]:
     """Leaderboard table, its Markdown and HTML renderings (with a caption: dataset, ranking,
-    how the thresholds were chosen), and the size-vs-F1 plot."""
+    how the thresholds were chosen), and the plot of size against the ranking metric (MCC),
+    fusion methods at the sum of their pair's sizes (`kd_gat.reporting.size_vs_metric_figure`)."""
     board = reporting.leaderboard(metrics, model_sizes)
     caption = CAPTION.format(dataset=dataset, scenarios=metrics["scenario"].nunique())
     return (
         board,
         reporting.leaderboard_markdown(board, caption=caption),
         reporting.leaderboard_html(board, caption=caption),
-        reporting.size_vs_f1_figure(board),
+        reporting.size_vs_metric_figure(board, reporting.FUSION_MEMBERS),
     )
 
 
-def plot_curves(window_scores: pd.DataFrame) -> tuple[dict[str, Figure], dict[str, Figure]]:
-    """ROC and precision-recall curves, one `<scenario>.png` per test scenario."""
-    return tuple(
-        {
-            f"{scenario}.png": fig
-            for scenario, fig in reporting.curve_figures(window_scores, kind).items()
-        }
-        for kind in ("roc", "pr")
+def plot_curves(
+    window_scores: pd.DataFrame,
+) -> tuple[dict[str, Figure], dict[str, Figure], go.Figure, go.Figure]:
+    """ROC and precision-recall curves, a figure per test scenario (keyed by it), and each as
+    one interactive plotly figure with a menu of the scenarios."""
+    return (
+        reporting.curve_figures(window_scores, "roc"),
+        reporting.curve_figures(window_scores, "pr"),
+        reporting.curve_plotly(window_scores, "roc"),
+        reporting.curve_plotly(window_scores, "pr"),
     )
 
 
-def plot_confusion(metrics: pd.DataFrame) -> Figure:
-    return reporting.confusion_figure(metrics)
+def plot_confusion(metrics: pd.DataFrame) -> dict[str, Figure]:
+    """Confusion matrices of every model and scenario, a figure per operating point."""
+    return reporting.confusion_figures(metrics)
 
 
 def mlflow_metrics(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
@@ -70,8 +79,14 @@ def mlflow_metrics(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
-def plot_timelines(window_scores: pd.DataFrame, inference: dict[str, Any]) -> dict[str, Figure]:
-    """Score timelines of the detector inference deploys, at the profile operating point, one
-    figure per test scenario (`kd_gat.reporting.timeline_figures`)."""
+def plot_timelines(
+    window_scores: pd.DataFrame, inference: dict[str, Any]
+) -> tuple[dict[str, Figure], go.Figure]:
+    """Score timelines of the detector inference deploys, at the profile operating point: one
+    figure per test scenario (`kd_gat.reporting.timeline_figures`), and all of them as one
+    interactive plotly figure (`timeline_plotly`)."""
     detector = InferenceParams.model_validate(inference).detector
-    return reporting.timeline_figures(window_scores, detector, PROFILE)
+    return (
+        reporting.timeline_figures(window_scores, detector, PROFILE),
+        reporting.timeline_plotly(window_scores, detector, PROFILE),
+    )

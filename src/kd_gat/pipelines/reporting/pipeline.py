@@ -14,19 +14,24 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 build_leaderboard,
                 inputs=["metrics", "model_sizes", "params:dataset"],
-                outputs=["leaderboard", "leaderboard_md", "leaderboard_html", "size_vs_f1_plot"],
+                outputs=["leaderboard", "leaderboard_md", "leaderboard_html", "size_vs_mcc_plot"],
                 name="build_leaderboard",
             ),
             Node(
                 plot_curves,
                 inputs="window_scores",
-                outputs=["roc_curves", "pr_curves"],
+                outputs=[
+                    "roc_curves",
+                    "pr_curves",
+                    "roc_curves_interactive",
+                    "pr_curves_interactive",
+                ],
                 name="plot_curves",
             ),
             Node(
                 plot_timelines,
                 inputs=["window_scores", "params:inference"],
-                outputs="score_timelines",
+                outputs=["score_timelines", "score_timelines_interactive"],
                 name="plot_timelines",
             ),
             Node(
