@@ -8,10 +8,10 @@ calibration → fusion → evaluation → reporting.
 
 from __future__ import annotations
 
-import warnings
-
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
+
+from kd_gat.log_filters import quiet_dependency_warnings
 
 # the default run, in the order of the story it tells; then the stages run on demand
 STAGES = (
@@ -30,7 +30,7 @@ ON_DEMAND = ("inference", "export")
 
 # Stages read each other's namespaced artifacts on purpose (`gat_teacher.model` is the training
 # namespace's output that distillation and scoring consume), which Kedro warns about.
-warnings.filterwarnings("ignore", message="One or more dataset names contain '.'")
+quiet_dependency_warnings()
 
 
 def register_pipelines() -> dict[str, Pipeline]:
