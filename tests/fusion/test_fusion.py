@@ -115,6 +115,22 @@ def test_each_method_keeps_exactly_its_validation_threshold() -> None:
     assert float(methods["dqn"].policy.threshold) == pytest.approx(methods["dqn"].threshold)
 
 
+def test_every_method_is_saved_in_what_it_reports() -> None:
+    """The weighted average by its alpha, the stacker by its coefficients on the policy's state
+    (the DQN is the saved policy): rebuilt from the summary, each scores as fitted."""
+    val = _two_detectors(4)
+    methods = fit_fusion_methods(val, REFERENCE, ["ctx", "p"], 5, FAST, Q)
+    raw, vgae, _ = val.tensors()
+    state, a = methods["dqn"].policy.state(raw, vgae)
+    info = methods["stacker"].info
+    logit = state.numpy() @ np.asarray(info["coef"]) + info["intercept"]
+    np.testing.assert_allclose(1 / (1 + np.exp(-logit)), methods["stacker"].score(val), atol=1e-6)
+    alpha = methods["weighted_average"].info["alpha"]
+    np.testing.assert_allclose(
+        fuse(a.numpy(), val.gat_p, alpha), methods["weighted_average"].score(val)
+    )
+
+
 def test_fusion_policy_round_trips_through_a_weights_only_file(tmp_path) -> None:
     val = _two_detectors(4)
     policy = fit_fusion_methods(val, REFERENCE, ["ctx", "p"], 5, FAST, Q)["dqn"].policy

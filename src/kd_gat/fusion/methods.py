@@ -92,7 +92,18 @@ def fit_fusion_methods(
 
     # logistic-regression stacker on the same state
     stacker = LogisticRegression(class_weight="balanced", max_iter=1000, random_state=cfg.seed)
-    methods["stacker"] = FittedFusion(policy, "stacker", stacker=stacker.fit(state, y))
+    stacker.fit(state, y)
+    methods["stacker"] = FittedFusion(
+        policy,
+        "stacker",
+        stacker=stacker,
+        # everything that rebuilds it on the policy's state (saved in the fusion summary)
+        info={
+            "state": list(state_columns),
+            "coef": stacker.coef_[0].tolist(),
+            "intercept": float(stacker.intercept_[0]),
+        },
+    )
 
     for method in methods.values():
         method.threshold = threshold(method.score(val))
