@@ -74,6 +74,8 @@ def fusion_names() -> tuple[str, ...]:
 
 
 ALARM_OR = "alarm_or"  # method name of a fusion pair's alarm-level OR (`<pair>.alarm_or`)
+# `inference.detector` value that deploys the evaluation stage's choice (`kd_gat.deployment`)
+VALIDATED = "validated"
 
 
 def deployable_names() -> tuple[str, ...]:
@@ -89,6 +91,14 @@ def deployed_members(name: str) -> tuple[str, ...]:
         if name == f"{f.name}.{ALARM_OR}":
             return (f.vgae, f.gat)
     raise ValueError(f"{name!r} is not deployable: one of {list(deployable_names())}")
+
+
+def deployable_for(members: tuple[str, ...] | list[str]) -> str:
+    """The deployable name that runs exactly `members` (inverse of `deployed_members`)."""
+    for name in deployable_names():
+        if sorted(deployed_members(name)) == sorted(members):
+            return name
+    raise ValueError(f"no deployable detector runs exactly {sorted(members)}")
 
 
 def check_roster(

@@ -28,7 +28,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Pipeline
 from kedro.runner import SequentialRunner
 
-from kd_gat import roster
+from kd_gat import deployment, roster
 from kd_gat.datasets.captures import CaptureFolderDataset
 from kd_gat.hooks import validate_parameters
 from kd_gat.pipeline_registry import ON_DEMAND
@@ -187,9 +187,11 @@ for _previous, _stage in itertools.pairwise(DEFAULT_STAGES):
 
 
 @pytest.fixture(scope="session")
-def inference_detector() -> str:
-    """The detector batch inference deploys by default (globals.yml `inference.detector`)."""
-    return config_loader("smoke")["globals"]["inference"]["detector"]
+def inference_detector(evaluation_run: StageRun) -> str:
+    """The detector batch inference deploys by default (globals.yml `inference.detector`:
+    `validated`, the evaluation stage's choice on validation windows)."""
+    default = config_loader("smoke")["globals"]["inference"]["detector"]
+    return deployment.resolve(default, evaluation_run["deployment_choice"])
 
 
 @pytest.fixture(scope="session")

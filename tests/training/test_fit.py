@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 
 import lightning as L
@@ -253,3 +254,12 @@ def test_deployed_models_are_the_latest_file_of_each_member(data, tmp_path):
         DeployedModelsDataset(str(tmp_path), gat).save(loaded)
     with pytest.raises(DatasetError, match="not deployable"):  # Kedro wraps load errors
         DeployedModelsDataset(str(tmp_path), "fusion_student.dqn").load()
+    # `validated` deploys what the evaluation stage chose (its choice file), or says to run it
+    choice = tmp_path / "deployment_choice.json"
+    validated = DeployedModelsDataset(str(tmp_path), "validated", choice=str(choice))
+    assert not validated.exists()
+    with pytest.raises(DatasetError, match="run the evaluation stage"):
+        validated.load()
+    choice.write_text(json.dumps({"detector": "fusion_student.alarm_or"}))
+    assert validated.exists()
+    assert set(validated.load()) == {vgae, gat}

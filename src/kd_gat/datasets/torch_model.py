@@ -13,6 +13,7 @@ save version, which the catalog rejects (`VersionAlreadyExistsError`).
 from __future__ import annotations
 
 import io
+import json
 import os
 from copy import deepcopy
 from functools import wraps
@@ -155,18 +156,41 @@ class DeployedModelsDataset(AbstractDataset[None, dict[str, nn.Module]]):
     ```
     """
 
-    def __init__(self, path: str, deployed: str, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        deployed: str,
+        choice: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         self._path = path.rstrip("/")
         self._deployed = deployed
+        self._choice = choice
         self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
-        return {"path": self._path, "deployed": self._deployed}
+        return {"path": self._path, "deployed": self._deployed, "choice": self._choice}
+
+    def _name(self) -> str:
+        """The deployed roster name; `validated` reads the evaluation stage's `choice` file."""
+        if self._deployed != roster.VALIDATED:
+            return self._deployed
+        choice = Path(self._choice) if self._choice else None
+        if choice is None or not choice.is_file():
+            raise DatasetError(
+                f"inference.detector is 'validated' but {choice} does not exist: run the "
+                "evaluation stage (`kedro run`) first, or name a detector with "
+                "`--params inference_detector=NAME`"
+            )
+        chosen = json.loads(choice.read_text())
+        if chosen.get("detector") is None:
+            raise DatasetError(f"inference.detector is 'validated' but {choice}: {chosen['why']}")
+        return chosen["detector"]
 
     def _members(self) -> dict[str, TorchModelDataset]:
         return {
             name: TorchModelDataset(filepath=f"{self._path}/{name}.pt", version=Version(None, None))
-            for name in roster.deployed_members(self._deployed)
+            for name in roster.deployed_members(self._name())
         }
 
     def load(self) -> dict[str, nn.Module]:
@@ -174,7 +198,11 @@ class DeployedModelsDataset(AbstractDataset[None, dict[str, nn.Module]]):
 
     def _exists(self) -> bool:
         """Every member has a saved version (what the run's missing-inputs check asks)."""
-        return all(member.exists() for member in self._members().values())
+        try:
+            members = self._members()
+        except DatasetError:
+            return False
+        return all(member.exists() for member in members.values())
 
     def save(self, data: dict[str, nn.Module]) -> None:
         raise DatasetError(f"{self._path}: deployed models are written by training, not here")

@@ -18,6 +18,8 @@ class EvaluationParams(Strict):
     Localisation (`kd_gat.localisation`): a node is implicated when its score reaches the
     `node_quantile` of the node scores on attack-free traffic (the training car's benign
     validation windows, or the matched profile's recording).
+    `deployment_tolerance`: validation MCC a smaller deployable detector may give up to the best
+    one and still be the one deployed (`kd_gat.deployment`).
     """
 
     normal_quantile: float = Field(0.99, gt=0, lt=1)
@@ -27,3 +29,4 @@ class EvaluationParams(Strict):
     alarm_merge_s: float = Field(1.0, ge=0)
     confidence: float = Field(0.95, gt=0, lt=1)
     node_quantile: float = Field(0.999, gt=0, lt=1)
+    deployment_tolerance: float = Field(0.01, ge=0, le=1)

@@ -6,6 +6,7 @@ from pydantic import Field, field_validator
 
 from kd_gat import roster
 from kd_gat.params.base import Strict
+from kd_gat.roster import VALIDATED
 
 NAME = r"^[A-Za-z0-9_.-]+$"
 
@@ -34,7 +35,7 @@ class RunParams(Strict):
     @field_validator("inference_detector")
     @classmethod
     def _in_roster(cls, name: str | None) -> str | None:
-        if name is not None and name not in roster.deployable_names():
+        if name is not None and name != VALIDATED and name not in roster.deployable_names():
             raise ValueError(
                 f"inference_detector={name!r} is not a detector or a pair's alarm-level OR: "
                 f"{list(roster.deployable_names())}"

@@ -39,8 +39,14 @@ def test_the_stage_reads_every_detector_and_fusion_pair_of_the_roster() -> None:
         *(f"{d}.model" for d in roster.detector_names()),
         *(f"{f}.window_scores" for f in roster.fusion_names()),
     }
-    assert pipe.outputs() == {"metrics", "model_sizes", "field_metrics", "field_metrics_by_capture"}
-    assert "attack_events" in pipe.all_outputs()  # also read by evaluate_field_metrics
+    assert pipe.outputs() == {
+        "metrics",
+        "field_metrics",
+        "field_metrics_by_capture",
+        "deployment_choice",
+    }
+    # also read within the stage: by evaluate_field_metrics, and by choose_deployment
+    assert {"attack_events", "model_sizes"} <= pipe.all_outputs()
 
 
 def test_every_scenario_is_evaluated_for_every_model(evaluation_run, graphs_run) -> None:

@@ -60,13 +60,20 @@ SIZES = pd.DataFrame(
 )
 
 
+CHOICE = {"detector": "fair", "rule": "best validation MCC", "why": "fair: validation MCC 0.9"}
+
+
 def test_leaderboard_ranks_every_model_by_mean_mcc_and_renders(metrics) -> None:
-    board, markdown, html, figure = build_leaderboard(metrics, SIZES, "set_x")
+    validated = {"detector": "validated"}
+    board, markdown, html, figure = build_leaderboard(metrics, SIZES, "set_x", validated, CHOICE)
     mean_mcc = metrics.groupby("model")["mcc"].mean().sort_values(ascending=False)
     assert board["model"].tolist() == mean_mcc.index.tolist()
     np.testing.assert_allclose(board["mcc"], mean_mcc.to_numpy())
     assert "Dataset set_x" in markdown
     assert "Dataset set_x" in html
+    # the caption says which detector is deployed, and why
+    assert "Deployed by inference and the export: fair, chosen by validation" in markdown
+    assert "fair: validation MCC 0.9" in html
     for scenario in SCENARIOS:
         assert f"f1 {scenario}" in board.columns
     parameters = board.set_index("model")["parameters"]
@@ -177,3 +184,9 @@ def test_mlflow_metrics_every_finite_metric_under_a_safe_name(metrics) -> None:
         metrics.set_index(["model", "scenario"]).loc[("good", "test_09_quiet"), "auroc"]
     )
     assert all(isinstance(v["value"], float) for v in logged.values())
+
+
+def test_a_detector_named_in_the_parameters_is_reported_with_the_validation_choice(metrics):
+    named = {"detector": "gat_teacher"}
+    _, markdown, _, _ = build_leaderboard(metrics, SIZES, "set_x", named, CHOICE)
+    assert "gat_teacher, named by inference.detector (validation would choose fair" in markdown

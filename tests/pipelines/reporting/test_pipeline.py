@@ -33,6 +33,7 @@ def test_the_stage_reads_the_evaluation_outputs_and_every_history() -> None:
         "window_scores",
         "params:inference",
         "params:dataset",
+        "deployment_choice",
         *(f"{d}.training_history" for d in roster.detector_names()),
     }
 
@@ -148,7 +149,8 @@ def test_every_model_and_scenario_reaches_mlflow(reporting_run, evaluation_run) 
 def test_score_timelines_of_the_deployed_detector(reporting_run, evaluation_run, stage_params):
     """One figure per test scenario, a panel per capture: the deployed detector's scores at the
     profile operating point over time, with its threshold and the flagged windows."""
-    detector = stage_params["inference"]["detector"]
+    assert stage_params["inference"]["detector"] == "validated"  # the default: the choice
+    detector = evaluation_run["deployment_choice"]["detector"]
     scores = evaluation_run["window_scores"]
     mine = scores[(scores["model"] == detector) & (scores["operating_point"] == "profile")]
     figures = reporting_run["score_timelines"]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from kd_gat import roster
+from kd_gat import deployment, roster
 from kd_gat.field_metrics import attack_events, field_metrics
 from kd_gat.fingerprint import check_same
 from kd_gat.graphs.store import GraphStore
@@ -179,6 +179,20 @@ def _with_calibration(table: pd.DataFrame, scores: pd.DataFrame, point: str) -> 
     out = table.join(share, on=keys)
     out.insert(1, "operating_point", point)
     return out
+
+
+def choose_deployment(
+    zero_shot_thresholds: pd.DataFrame,
+    model_sizes: pd.DataFrame,
+    params: dict[str, Any],
+    **outputs: pd.DataFrame,
+) -> dict[str, Any]:
+    """What `inference.detector: validated` deploys, chosen on validation windows only
+    (`kd_gat.deployment.choose_deployment`), with the rule and the reason."""
+    tolerance = EvaluationParams.model_validate(params).deployment_tolerance
+    choice = deployment.choose_deployment(outputs, zero_shot_thresholds, model_sizes, tolerance)
+    (log.info if choice["detector"] else log.warning)("deployed by default: %s", choice["why"])
+    return choice
 
 
 def model_sizes(

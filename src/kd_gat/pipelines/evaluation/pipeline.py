@@ -7,6 +7,7 @@ from kd_gat import roster
 
 from .nodes import (
     apply_operating_points,
+    choose_deployment,
     collect_window_scores,
     derive_attack_events,
     evaluate,
@@ -72,6 +73,17 @@ def create_pipeline(**kwargs) -> Pipeline:
                 },
                 outputs=["field_metrics", "field_metrics_by_capture"],
                 name="evaluate_field_metrics",
+            ),
+            Node(
+                choose_deployment,
+                inputs={
+                    "zero_shot_thresholds": "zero_shot_thresholds",
+                    "model_sizes": "model_sizes",
+                    "params": "params:evaluation",
+                    **{d: f"{d}.window_outputs" for d in detectors},
+                },
+                outputs="deployment_choice",
+                name="choose_deployment",
             ),
             Node(
                 model_sizes,

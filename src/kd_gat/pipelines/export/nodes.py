@@ -15,6 +15,7 @@ from torch import nn
 
 from kd_gat import roster
 from kd_gat.bundle import INPUT_DOC, make_manifest, sha256
+from kd_gat.deployment import deployed_name
 from kd_gat.graphs.store import GraphStore
 from kd_gat.models import count_parameters
 from kd_gat.models.export import batch_inputs, export_onnx
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def _members(models: dict[str, nn.Module], inference: dict[str, Any]) -> list[str]:
-    detector = InferenceParams.model_validate(inference).detector
+    detector = deployed_name(InferenceParams.model_validate(inference).detector, models)
     members = list(roster.deployed_members(detector))
     missing = sorted(set(members) - set(models))
     if missing:
@@ -126,7 +127,7 @@ def make_bundle(
             "fingerprint": models[name].fingerprint,
         }
     manifest = make_manifest(
-        detector=InferenceParams.model_validate(inference).detector,
+        detector=deployed_name(InferenceParams.model_validate(inference).detector, models),
         members=members,
         graphs={
             "window_size": g.window_size,

@@ -19,6 +19,7 @@ import pandas as pd
 from torch import nn
 
 from kd_gat import roster
+from kd_gat.deployment import deployed_name
 from kd_gat.field_metrics import alarm_starts
 from kd_gat.fingerprint import check_same
 from kd_gat.graphs.normalise import scoring_store
@@ -154,7 +155,7 @@ def score_new_windows(
     (`roster.deployed_members`): then a window is flagged when either member flags it, each at
     half the car's budget once calibrated, its score is the larger margin of a member over its
     threshold (threshold 0), and it implicates what its flagging members implicate."""
-    name = InferenceParams.model_validate(params).detector
+    name = deployed_name(InferenceParams.model_validate(params).detector, models)
     members = roster.deployed_members(name)
     missing = sorted(set(members) - set(models))
     if missing:
@@ -276,13 +277,14 @@ def report_inference(
     alarms: pd.DataFrame,
     params: dict[str, Any],
     inference: dict[str, Any],
+    models: dict[str, nn.Module] | None = None,
 ) -> dict[str, Any]:
     """The ingestion report with the deployed detector and, per capture, the windows scored,
     the flagged ones (`alerts`), the merged alarms, the matched profile and the share of
     calibrated windows, and a status: `scored`, or why not (every row rejected; fewer valid
     frames than one window). No capture is silently missing from the scores."""
     window_size = GraphsParams.model_validate(params).window_size
-    detector = InferenceParams.model_validate(inference).detector
+    detector = deployed_name(InferenceParams.model_validate(inference).detector, models or {})
     per_capture = scores.groupby("capture").agg(
         windows=("decision", "size"),
         alerts=("decision", "sum"),

@@ -77,6 +77,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "inference_alarms",
                     "params:graphs",
                     "params:inference",
+                    "inference_models",
                 ],
                 outputs="inference_report",
                 name="report_inference",

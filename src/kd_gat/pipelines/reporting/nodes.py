@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from matplotlib.figure import Figure
 
-from kd_gat import reporting
+from kd_gat import deployment, reporting
 from kd_gat.operating_points import PROFILE
 from kd_gat.params.inference import InferenceParams
 
@@ -27,18 +27,27 @@ CAPTION = (
     "point in bold. Thresholds, never from a test label: `validation`, each model's own on the "
     "training car's validation windows; `profile`, the threshold for the false-alarm budget on "
     "the attack-free recording of the car each capture matched, the validation one before the "
-    "match and for unmatched captures (`calibrated_share`)."
+    "match and for unmatched captures (`calibrated_share`). Deployed by inference and the "
+    "export: {deployed}."
 )
 
 
 def build_leaderboard(
-    metrics: pd.DataFrame, model_sizes: pd.DataFrame, dataset: str
+    metrics: pd.DataFrame,
+    model_sizes: pd.DataFrame,
+    dataset: str,
+    inference: dict[str, Any],
+    choice: dict[str, Any],
 ) -> tuple[pd.DataFrame, str, str, Figure]:
     """Leaderboard table, its Markdown and HTML renderings (with a caption: dataset, ranking,
     how the thresholds were chosen), and the plot of size against the ranking metric (MCC),
     fusion methods at the sum of their pair's sizes (`kd_gat.reporting.size_vs_metric_figure`)."""
     board = reporting.leaderboard(metrics, model_sizes)
-    caption = CAPTION.format(dataset=dataset, scenarios=metrics["scenario"].nunique())
+    caption = CAPTION.format(
+        dataset=dataset,
+        scenarios=metrics["scenario"].nunique(),
+        deployed=deployed_sentence(InferenceParams.model_validate(inference).detector, choice),
+    )
     return (
         board,
         reporting.leaderboard_markdown(board, caption=caption),
@@ -79,13 +88,25 @@ def mlflow_metrics(metrics: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
+def deployed_sentence(detector: str, choice: dict[str, Any]) -> str:
+    """Which detector is deployed and why, for the leaderboard's caption."""
+    if detector == deployment.VALIDATED:
+        if choice["detector"] is None:
+            return f"none: {choice['why']} (name one with inference.detector)"
+        return f"{choice['detector']}, chosen by validation ({choice['rule']}): {choice['why']}"
+    return (
+        f"{detector}, named by inference.detector (validation would choose "
+        f"{choice['detector']}: {choice['why']})"
+    )
+
+
 def plot_timelines(
-    window_scores: pd.DataFrame, inference: dict[str, Any]
+    window_scores: pd.DataFrame, inference: dict[str, Any], choice: dict[str, Any]
 ) -> tuple[dict[str, Figure], go.Figure]:
     """Score timelines of the detector inference deploys, at the profile operating point: one
     figure per test scenario (`kd_gat.reporting.timeline_figures`), and all of them as one
     interactive plotly figure (`timeline_plotly`)."""
-    detector = InferenceParams.model_validate(inference).detector
+    detector = deployment.resolve(InferenceParams.model_validate(inference).detector, choice)
     return (
         reporting.timeline_figures(window_scores, detector, PROFILE),
         reporting.timeline_plotly(window_scores, detector, PROFILE),

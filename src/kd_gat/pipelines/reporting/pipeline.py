@@ -13,7 +13,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 build_leaderboard,
-                inputs=["metrics", "model_sizes", "params:dataset"],
+                inputs=[
+                    "metrics",
+                    "model_sizes",
+                    "params:dataset",
+                    "params:inference",
+                    "deployment_choice",
+                ],
                 outputs=["leaderboard", "leaderboard_md", "leaderboard_html", "size_vs_mcc_plot"],
                 name="build_leaderboard",
             ),
@@ -30,7 +36,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 plot_timelines,
-                inputs=["window_scores", "params:inference"],
+                inputs=["window_scores", "params:inference", "deployment_choice"],
                 outputs=["score_timelines", "score_timelines_interactive"],
                 name="plot_timelines",
             ),
