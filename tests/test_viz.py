@@ -67,7 +67,7 @@ def test_viz_build_renders_the_stage_story(smoke_run, tmp_path) -> None:
     assert main["layers"] == LAYERS
     names = {n["id"]: n["name"] for n in main["nodes"]}
     previewed = {
-        names[f.name]
+        names.get(f.name)
         for f in (site / "api" / "nodes").iterdir()
         if json.loads(f.read_text()).get("preview") is not None
     }

@@ -25,11 +25,12 @@ class FusionInputs:
 
     @classmethod
     def from_joined(cls, joined: pd.DataFrame) -> FusionInputs:
+        # copies: pandas hands out read-only views (copy-on-write), which torch cannot share
         return cls(
-            raw=joined[STATE_COLUMNS].to_numpy(np.float64),
-            vgae_score=joined["vgae_score"].to_numpy(np.float64),
-            gat_p=joined["gat_p"].to_numpy(np.float64),
-            y=joined["label"].to_numpy(np.int64),
+            raw=joined[STATE_COLUMNS].to_numpy(np.float64, copy=True),
+            vgae_score=joined["vgae_score"].to_numpy(np.float64, copy=True),
+            gat_p=joined["gat_p"].to_numpy(np.float64, copy=True),
+            y=joined["label"].to_numpy(np.int64, copy=True),
         )
 
     def tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -36,6 +36,7 @@ def fitted(tables):
     return fit(*tables)
 
 
+@pytest.mark.filterwarnings("error:The given NumPy array is not writable")
 def test_every_method_scores_every_val_and_test_window_once(tables, fitted) -> None:
     vgae, _ = tables
     scores, _, _ = fitted
