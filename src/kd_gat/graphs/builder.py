@@ -101,6 +101,15 @@ CHUNK_FRAMES = 1 << 18  # frames per chunk of windows built at once
 _PAD = np.iinfo(np.int64).max
 
 
+def packed_payload(frames: pd.DataFrame) -> np.ndarray:
+    """The 8 payload bytes of each frame of a `frames` table as one uint64 (byte_i in bits
+    8i..8i+7), the form in which the history and the builder compare payloads."""
+    payload = np.empty((len(frames), PAYLOAD_BYTES), dtype=np.uint8)
+    for i, column in enumerate(BYTE_COLUMNS):
+        payload[:, i] = frames[column].to_numpy(dtype=np.uint8)
+    return payload.view("<u8").reshape(-1)
+
+
 @dataclass(frozen=True)
 class FrameArrays:
     """The frame columns the builder reads, aligned on the frame order (sorted by capture)."""
@@ -116,14 +125,11 @@ class FrameArrays:
     @classmethod
     def from_frames(cls, frames: pd.DataFrame) -> FrameArrays:
         """Pick the columns of a `frames` table (docs/interfaces.md)."""
-        payload = np.empty((len(frames), PAYLOAD_BYTES), dtype=np.uint8)
-        for i, column in enumerate(BYTE_COLUMNS):
-            payload[:, i] = frames[column].to_numpy(dtype=np.uint8)
         return cls(
             timestamp=frames["timestamp"].to_numpy(dtype=np.float64),
             can_id=frames["can_id"].to_numpy(dtype=np.int64),
             dlc=frames["dlc"].to_numpy(dtype=np.uint8),
-            payload=payload.view("<u8").reshape(-1),
+            payload=packed_payload(frames),
             attack=frames["attack"].to_numpy(dtype=np.int8),
             row=frames["row"].to_numpy(dtype=np.int64),
             capture=frames["capture"].astype("category").cat.codes.to_numpy().astype(np.int64),

@@ -97,6 +97,33 @@ def _state_keys(
     return order, key[order], tracked
 
 
+def _period_and_ratio(
+    t_prev: np.ndarray, t_first: np.ndarray, gap: np.ndarray, k: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: the ID's running period before it (NaN under two earlier gaps) and the
+    clipped log2 of its gap over that period (0 until defined)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        period = np.where(k >= 2, (t_prev - t_first) / (k - 1), np.nan)
+        ratio = np.log2(np.maximum(gap, 1e-9) / period)
+    iat_ratio = np.where(k >= 2, np.clip(np.nan_to_num(ratio, nan=0.0), -RATIO_CLIP, RATIO_CLIP), 0)
+    return period, iat_ratio
+
+
+def _in_frame_order(
+    out: dict[str, np.ndarray], order: np.ndarray, tracked: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The per-frame columns computed in `order` (grouped by ID), back in frame order; an
+    untracked ID has no earlier frames and no gap of its own."""
+    aligned = {}
+    for name, values in out.items():
+        back = np.empty_like(values)
+        back[order] = values
+        aligned[name] = back
+    aligned["seen"][~tracked] = 0
+    aligned["gap"][~tracked] = np.nan
+    return aligned
+
+
 def frame_history(
     capture: np.ndarray,
     timestamp: np.ndarray,
@@ -125,10 +152,7 @@ def frame_history(
     gap = np.zeros(n)
     gap[1:] = np.diff(t)
     t_prev = np.roll(t, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        period = np.where(k >= 2, (t_prev - t[run_first[run_of]]) / (k - 1), np.nan)
-        ratio = np.log2(np.maximum(gap, 1e-9) / period)
-    iat_ratio = np.where(k >= 2, np.clip(np.nan_to_num(ratio, nan=0.0), -RATIO_CLIP, RATIO_CLIP), 0)
+    period, iat_ratio = _period_and_ratio(t_prev, t[run_first[run_of]], gap, k)
 
     p = payload[order]
     xor = np.zeros(n, dtype=np.uint64)
@@ -155,13 +179,7 @@ def frame_history(
         "seen": k,
         "gap": np.where(k >= 1, gap, np.nan),
     }
-    aligned = {}
-    for name, values in out.items():
-        back = np.empty_like(values)
-        back[order] = values
-        aligned[name] = back
-    aligned["seen"][~tracked] = 0
-    aligned["gap"][~tracked] = np.nan
+    aligned = _in_frame_order(out, order, tracked)
     return FrameHistory(
         **aligned,
         tracked=tracked,
@@ -310,10 +328,7 @@ def continue_history(
     t_prev[run_first] = carried(state.t_last, t[run_first])
     t_first = carried(state.t_first, t[run_first])
     gap = t - t_prev
-    with np.errstate(divide="ignore", invalid="ignore"):
-        period = np.where(k >= 2, (t_prev - t_first[run_of]) / (k - 1), np.nan)
-        ratio = np.log2(np.maximum(gap, 1e-9) / period)
-    iat_ratio = np.where(k >= 2, np.clip(np.nan_to_num(ratio, nan=0.0), -RATIO_CLIP, RATIO_CLIP), 0)
+    period, iat_ratio = _period_and_ratio(t_prev, t_first[run_of], gap, k)
 
     p = payload[order]
     p_prev = np.roll(p, 1)
@@ -344,13 +359,7 @@ def continue_history(
         "seen": k,
         "gap": np.where(k >= 1, gap, np.nan),
     }
-    aligned = {}
-    for name, values in out.items():
-        back = np.empty_like(values)
-        back[order] = values
-        aligned[name] = back
-    aligned["seen"][~tracked] = 0
-    aligned["gap"][~tracked] = np.nan
+    aligned = _in_frame_order(out, order, tracked)
     history = FrameHistory(
         **aligned,
         tracked=tracked,

@@ -45,12 +45,12 @@ from kd_gat.graphs.builder import (
     GraphArrays,
     _empty_graphs,
     build_graphs,
+    packed_payload,
     select_features,
 )
 from kd_gat.graphs.history import FrameHistory, HistoryState, continue_history
 from kd_gat.graphs.prior import ProfilePrior, profile_lookup, profile_periods
 from kd_gat.graphs.windows import TailPolicy, Windows, _check, ranges
-from kd_gat.ingestion.frames import BYTE_COLUMNS, PAYLOAD_BYTES
 from kd_gat.profiles import match_captures
 
 # One row per emitted window: its place in the capture (0-based frame indices, end inclusive;
@@ -102,14 +102,11 @@ class FrameBlock:
     @classmethod
     def from_frames(cls, frames: pd.DataFrame) -> FrameBlock:
         """The columns of a `frames` table (docs/interfaces.md) holding one capture's frames."""
-        payload = np.empty((len(frames), PAYLOAD_BYTES), dtype=np.uint8)
-        for i, column in enumerate(BYTE_COLUMNS):
-            payload[:, i] = frames[column].to_numpy(dtype=np.uint8)
         return cls(
             timestamp=frames["timestamp"].to_numpy(dtype=np.float64),
             can_id=frames["can_id"].to_numpy(dtype=np.int64),
             dlc=frames["dlc"].to_numpy(dtype=np.uint8),
-            payload=payload.view("<u8").reshape(-1),
+            payload=packed_payload(frames),
             attack=frames["attack"].to_numpy(dtype=np.int8) if "attack" in frames else None,
             row=frames["row"].to_numpy(dtype=np.int64) if "row" in frames else None,
         )
