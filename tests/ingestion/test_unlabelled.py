@@ -25,6 +25,20 @@ def test_unlabelled_captures_at_any_depth_without_labels(tmp_path) -> None:
     assert set(frames["scenario"]) == {"inference"}
 
 
+def test_unlabelled_captures_follow_symlinked_folders_once(tmp_path) -> None:
+    """A profile folder may link each car's recordings (`A -> .../vehicle_profiles/A`); a link
+    back up the tree is not followed twice."""
+    shared = tmp_path / "shared" / "B"
+    shared.mkdir(parents=True)
+    (shared / "idle.csv").write_text(f"{HEADER}\n1.0,1E5,00\n")
+    root = tmp_path / "profiles"
+    root.mkdir()
+    (root / "B").symlink_to(shared, target_is_directory=True)
+    (shared / "loop").symlink_to(root, target_is_directory=True)
+    captures = CaptureFolderDataset(str(root), labelled=False).load()
+    assert [c.relpath for c in captures] == ["B/idle.csv"]
+
+
 def test_labelled_dataset_still_needs_the_label_and_the_layout(tmp_path) -> None:
     (tmp_path / "loose.csv").write_text(f"{HEADER}\n1.0,1E5,00\n")
     with pytest.raises(DatasetError, match="no captures found"):

@@ -8,6 +8,8 @@ raises `CaptureError` naming the folder.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +40,8 @@ class CaptureFolderDataset(AbstractDataset[None, list[RawCapture]]):
     def _files(self) -> list[Path]:
         if not self._path.is_dir():
             raise CaptureError(f"{self._path}: dataset folder not found")
-        files = sorted(
-            f
-            for f in self._path.glob("*/*" if self._labelled else "**/*")
-            if f.is_file() and f.name.endswith(CAPTURE_SUFFIXES)
-        )
+        found = self._path.glob("*/*") if self._labelled else _below(self._path)
+        files = sorted(f for f in found if f.is_file() and f.name.endswith(CAPTURE_SUFFIXES))
         if not files:
             raise CaptureError(
                 f"{self._path}: no captures found (expected "
@@ -68,3 +67,16 @@ class CaptureFolderDataset(AbstractDataset[None, list[RawCapture]]):
 
     def _describe(self) -> dict[str, Any]:
         return {"path": str(self._path), "labelled": self._labelled}
+
+
+def _below(root: Path) -> Iterator[Path]:
+    """Every path below `root`, following symlinked folders (a profile folder may link each car's
+    recordings; `Path.rglob` would skip them), each real folder once (no symlink loops)."""
+    seen: set[str] = set()
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            subfolders.clear()
+            continue
+        seen.add(real)
+        yield from (Path(folder, name) for name in names)
