@@ -9,6 +9,7 @@ Adding a detector or a fusion pair is one entry here; its artifacts come from th
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,6 +54,34 @@ FUSIONS: tuple[FusionPair, ...] = (
     FusionPair("fusion_teacher", vgae="vgae_teacher", gat="gat_teacher"),
     FusionPair("fusion_student", vgae="vgae_student_kd", gat="gat_student_kd"),
 )
+
+
+# Ablation runs train a part of the roster: `KD_GAT_DETECTORS=gat_student,vgae_student kedro run`
+# generates every pipeline for those detectors only (a distilled student needs its teacher listed
+# too) and drops the fusion pairs they do not complete. Unset: the whole roster.
+SELECTION_VARIABLE = "KD_GAT_DETECTORS"
+
+
+def select(
+    names: str | None, detectors: tuple[Detector, ...], fusions: tuple[FusionPair, ...]
+) -> tuple[tuple[Detector, ...], tuple[FusionPair, ...]]:
+    """The detectors named in the comma-separated `names` (all when empty or None) and the fusion
+    pairs whose two members are among them; an unknown name is a ValueError listing the roster."""
+    if not names:
+        return detectors, fusions
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = sorted(set(wanted) - {d.name for d in detectors})
+    if unknown:
+        raise ValueError(
+            f"{SELECTION_VARIABLE}: unknown detector(s) {unknown}; the roster has "
+            f"{[d.name for d in detectors]}"
+        )
+    kept = tuple(d for d in detectors if d.name in wanted)
+    names_kept = {d.name for d in kept}
+    return kept, tuple(f for f in fusions if {f.vgae, f.gat} <= names_kept)
+
+
+DETECTORS, FUSIONS = select(os.environ.get(SELECTION_VARIABLE), DETECTORS, FUSIONS)
 
 
 def trained() -> tuple[Detector, ...]:
