@@ -1,6 +1,6 @@
 """Ablation over configurations, directions and seeds, through `kedro run` itself.
 
-    python benchmarks/ablation.py [--data ../shared/data] [--env agnostic]
+    python benchmarks/ablation.py [--data ../shared/data] [--env ENV]
         [--directions set_01:B,set_02:C] [--configs NAME,...] [--seeds 42,43,44]
         [--detectors gat_student,vgae_student] [--out data/08_reporting/ablation]
     python benchmarks/ablation.py --summary [--out ...]
@@ -124,12 +124,13 @@ def run_all(args: argparse.Namespace) -> None:
     raw = scratch / "raw"
     raw.mkdir()
     try:
-        for direction in args.directions.split(","):
-            set_name, unseen = direction.split(":")
-            dataset = _link_set(raw, data, set_name)
-            for config in args.configs.split(","):
-                spec = dict(CONFIGS[config])
-                zero_shot = spec.pop("zero_shot", False)
+        directions = [d.split(":") for d in args.directions.split(",")]
+        datasets = {s: _link_set(raw, data, s) for s, _ in directions}
+        for config in args.configs.split(","):  # each configuration in both directions first
+            spec = dict(CONFIGS[config])
+            zero_shot = spec.pop("zero_shot", False)
+            for set_name, unseen in directions:
+                direction = f"{set_name}:{unseen}"
                 calibration = (data / "vehicle_profiles").resolve()
                 if zero_shot:
                     calibration = scratch / f"profiles_without_{unseen}"
@@ -140,7 +141,7 @@ def run_all(args: argparse.Namespace) -> None:
                         continue
                     runtime = spec | {
                         "raw_root": str(raw),
-                        "dataset": dataset,
+                        "dataset": datasets[set_name],
                         "calibration_root": str(calibration),
                         "training": {"seed": int(seed)},
                     }
@@ -151,7 +152,7 @@ def run_all(args: argparse.Namespace) -> None:
                         cwd=ROOT,
                         env=os.environ | {"KD_GAT_DETECTORS": args.detectors},
                     )
-                    rows = _test_rows(ROOT / "data" / "08_reporting" / dataset)
+                    rows = _test_rows(ROOT / "data" / "08_reporting" / datasets[set_name])
                     rows.insert(0, "seed", seed)
                     rows.insert(0, "config", config)
                     rows.insert(0, "direction", direction)
@@ -181,11 +182,41 @@ def summary(out: Path) -> pd.DataFrame:
     return table.reset_index()
 
 
+UNSEEN, KNOWN = "test_04", "test_01"  # scenario prefixes: unseen car, training car
+
+
+def compact(table: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """One row per configuration, model and operating point of `direction`: the unseen car's
+    window F1 (mean ± sd over seeds, best-threshold F1), MCC, share flagged, events, false
+    alarms, median latency, localised frame F1; the known car's window F1 and share flagged."""
+    rows = table[table["direction"] == direction]
+    keys = ["config", "model", "operating_point"]
+    unseen = rows[rows["scenario"].str.startswith(UNSEEN)].set_index(keys)
+    known = rows[rows["scenario"].str.startswith(KNOWN)].set_index(keys)
+    sd = unseen["window_f1_sd"].map(lambda v: "" if pd.isna(v) else f" ± {v:.3f}")
+    return pd.DataFrame(
+        {
+            "seeds": unseen["seeds"],
+            f"{UNSEEN} F1 (best)": unseen["window_f1"].map("{:.3f}".format)
+            + sd
+            + unseen["window_f1_best"].map(" ({:.2f})".format),
+            "MCC": unseen["mcc"],
+            "flagged": unseen["flagged"].map("{:.1%}".format),
+            "events": unseen["events"].map("{:.0%}".format),
+            f"false alarms ({unseen['benign_minutes'].iloc[0]} min)": unseen["false_alarms"],
+            "latency s": unseen["latency_median_s"],
+            "localised frame F1": unseen["frame_f1_localised"],
+            f"{KNOWN} F1": known["window_f1"],
+            f"{KNOWN} flagged": known["flagged"].map("{:.1%}".format),
+        }
+    ).reset_index()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--env", default="agnostic")
+    parser.add_argument("--env", default=None, help="Kedro environment (default: base)")
     parser.add_argument("--directions", default="set_01:B,set_02:C")
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--seeds", default="42")
@@ -197,7 +228,10 @@ def main() -> None:
         env, runtime = json.loads(args.one)
         run_one(env, runtime)
     elif args.summary:
-        print(summary(Path(args.out)).to_markdown(index=False))
+        table = summary(Path(args.out))
+        for direction in table["direction"].unique():
+            print(f"\n{direction}\n")
+            print(compact(table, direction).to_markdown(index=False))
     else:
         run_all(args)
 

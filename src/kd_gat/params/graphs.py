@@ -9,17 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 FeatureGroup = Literal[
     "payload", "timing", "change", "oov", "history", "rates", "novelty", "context", "profile"
 ]
-ALL_GROUPS = (
-    "payload",
-    "timing",
-    "change",
-    "oov",
-    "history",
-    "rates",
-    "novelty",
-    "context",
-    "profile",
-)
+
+
+# The vehicle-agnostic default, chosen by the ablation in both transfer directions
+# (docs/benchmarks.md): features relative to the ID's own rates, the capture's IDs and the
+# matched profile; whole held-out captures for validation (set_01: accessory-2 and DoS-2;
+# set_02: accessory-2).
+DEFAULT_GROUPS: tuple[FeatureGroup, ...] = ("rates", "novelty", "profile")
+DEFAULT_VAL_CAPTURES: tuple[str, ...] = ("*/accessory-2", "train_02_with_attacks/DoS-2")
 
 
 class GraphsParams(BaseModel):
@@ -49,8 +46,8 @@ class GraphsParams(BaseModel):
     tail_policy: Literal["drop", "keep"] = "drop"
     val_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     val_blocks: int = Field(5, ge=1)
-    val_captures: tuple[str, ...] = ()
-    feature_groups: tuple[FeatureGroup, ...] = Field(ALL_GROUPS, min_length=1)
+    val_captures: tuple[str, ...] = DEFAULT_VAL_CAPTURES
+    feature_groups: tuple[FeatureGroup, ...] = Field(DEFAULT_GROUPS, min_length=1)
     max_tracked_ids: int = Field(1024, ge=1)
     known_after: int = Field(3, ge=1)
 

@@ -78,7 +78,7 @@ class TrainingParams(Strict):
 
 class GATParams(Strict):
     """`GATClassifier` architecture (sizes of the data are added at build time); `can_ids`:
-    learn a CAN-ID embedding (off: the model sees nothing that names one car's IDs)."""
+    learn a CAN-ID embedding (off, the default: the model sees nothing that names one car's IDs)."""
 
     hidden: int = Field(ge=1)
     heads: int = Field(ge=1)
@@ -87,7 +87,7 @@ class GATParams(Strict):
     dropout: float = Field(0.1, ge=0, lt=1)
     jk: Literal["cat", "max", "lstm"] = "cat"
     head_hidden: int | None = Field(None, ge=1)
-    can_ids: bool = True
+    can_ids: bool = False
 
     @model_validator(mode="after")
     def _heads_divide_hidden(self):
@@ -107,7 +107,7 @@ class VGAEParams(Strict):
     latent: int = Field(ge=1)
     dropout: float = Field(0.1, ge=0, lt=1)
     score_weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    can_ids: bool = True
+    can_ids: bool = False
 
     @model_validator(mode="after")
     def _checks(self):
