@@ -177,5 +177,6 @@ def test_every_node_feature_is_in_exactly_one_group():
     grouped = [name for names in FEATURE_GROUPS.values() for name in names]
     assert sorted(grouped) == sorted(NODE_FEATURES)
     assert select_features(list(FEATURE_GROUPS)) == NODE_FEATURES
-    assert GraphsParams().feature_groups == tuple(FEATURE_GROUPS)  # the default keeps them all
+    # the default: the vehicle-agnostic groups only (none that names the training car's IDs)
+    assert GraphsParams().feature_groups == ("rates", "novelty", "profile")
     assert set(typing.get_args(FeatureGroup)) == set(FEATURE_GROUPS)

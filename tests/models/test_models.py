@@ -15,8 +15,11 @@ from kd_gat.training.losses import ClassificationLoss, VGAELoss
 from tests.synthetic import architecture, synthetic_windows
 
 SIZES = {"num_ids": 32, "node_dim": 6, "edge_dim": 3}
-GAT = {"hidden": 16, "heads": 2, "layers": 3, "embed_dim": 4, "dropout": 0.0}
+# with the CAN-ID embedding (off by default) so that its code path is tested; `can_ids=False`
+# overrides it where the tests compare
+GAT = {"hidden": 16, "heads": 2, "layers": 3, "embed_dim": 4, "dropout": 0.0, "can_ids": True}
 VGAE = {"hidden": 16, "heads": 2, "layers": 2, "embed_dim": 4, "latent": 8, "dropout": 0.0}
+VGAE |= {"can_ids": True}
 
 
 @pytest.fixture
