@@ -69,16 +69,15 @@ def select(
     pairs whose two members are among them; an unknown name is a ValueError listing the roster."""
     if not names:
         return detectors, fusions
-    wanted = [n.strip() for n in names.split(",") if n.strip()]
-    unknown = sorted(set(wanted) - {d.name for d in detectors})
+    wanted = {n.strip() for n in names.split(",") if n.strip()}
+    unknown = sorted(wanted - {d.name for d in detectors})
     if unknown:
         raise ValueError(
             f"{SELECTION_VARIABLE}: unknown detector(s) {unknown}; the roster has "
             f"{[d.name for d in detectors]}"
         )
     kept = tuple(d for d in detectors if d.name in wanted)
-    names_kept = {d.name for d in kept}
-    return kept, tuple(f for f in fusions if {f.vgae, f.gat} <= names_kept)
+    return kept, tuple(f for f in fusions if {f.vgae, f.gat} <= wanted)
 
 
 DETECTORS, FUSIONS = select(os.environ.get(SELECTION_VARIABLE), DETECTORS, FUSIONS)
