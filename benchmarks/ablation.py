@@ -89,22 +89,22 @@ def _profiles_without(scratch: Path, data: Path, vehicle: str) -> Path:
     return root
 
 
-def run_one(env: str | None, runtime: dict[str, Any]) -> None:
-    """One `kedro run` in this process (called in a child: the roster is read at import)."""
+def run_one(env: str | None, runtime: dict[str, Any], rows: Path) -> None:
+    """One `kedro run` in this process (called in a child: the roster is read at import); its
+    test rows, loaded through the catalog, go to `rows`."""
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
     bootstrap_project(ROOT)
     with KedroSession.create(ROOT, env=env, runtime_params=runtime) as session:
         session.run()
+        catalog = session.load_context().catalog
+        _test_rows(catalog.load("field_metrics"), catalog.load("metrics")).to_csv(rows, index=False)
 
 
-def _test_rows(reporting: Path) -> pd.DataFrame:
-    """The run's field metrics on the labelled test scenarios, with AUROC and MCC."""
-    field = pd.read_csv(reporting / "field_metrics.csv")
+def _test_rows(field: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """A run's field metrics on the labelled test scenarios, with AUROC and MCC."""
     field = field[~field["suppress"].astype(bool)]
-    versions = sorted((reporting / "metrics.csv").iterdir())  # versioned: the newest is this run's
-    metrics = pd.read_csv(versions[-1] / "metrics.csv")
     keys = ["model", "operating_point", "scenario"]
     extra = [c for c in ("auroc", "mcc") if c in metrics.columns]
     return field[keys + TEST_COLUMNS].merge(metrics[keys + extra], on=keys, how="left")
@@ -122,6 +122,7 @@ def run_all(args: argparse.Namespace) -> None:
     data = Path(args.data)
     scratch = Path(tempfile.mkdtemp(prefix="kd_gat_ablation_"))
     raw = scratch / "raw"
+    rows_path = scratch / "rows.csv"  # one run's test rows, written by its process
     raw.mkdir()
     try:
         directions = [d.split(":") for d in args.directions.split(",")]
@@ -147,12 +148,17 @@ def run_all(args: argparse.Namespace) -> None:
                     }
                     started = time.perf_counter()
                     subprocess.run(
-                        [sys.executable, __file__, "--one", json.dumps([args.env, runtime])],
+                        [
+                            sys.executable,
+                            __file__,
+                            "--one",
+                            json.dumps([args.env, runtime, str(rows_path)]),
+                        ],
                         check=True,
                         cwd=ROOT,
                         env=os.environ | {"KD_GAT_DETECTORS": args.detectors},
                     )
-                    rows = _test_rows(ROOT / "data" / "08_reporting" / datasets[set_name])
+                    rows = pd.read_csv(rows_path)
                     rows.insert(0, "seed", seed)
                     rows.insert(0, "config", config)
                     rows.insert(0, "direction", direction)
@@ -225,8 +231,8 @@ def main() -> None:
     parser.add_argument("--summary", action="store_true")
     args = parser.parse_args()
     if args.one:
-        env, runtime = json.loads(args.one)
-        run_one(env, runtime)
+        env, runtime, rows = json.loads(args.one)
+        run_one(env, runtime, Path(rows))
     elif args.summary:
         table = summary(Path(args.out))
         for direction in table["direction"].unique():
