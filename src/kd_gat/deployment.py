@@ -10,6 +10,14 @@ windows at its zero-shot threshold (the calibration stage's, chosen there too); 
 flags every window or none is not eligible, whatever its score. Among the eligible, the highest
 validation MCC wins, and within `tolerance` of it the fewest parameters (the project's promise is
 a small detector): a student that validates as well as its teacher is deployed instead.
+
+Validation is the training car's; it cannot tell which detector carries to another car. The
+one label-free evidence about the profiled cars is the attacks injected into their recordings
+(`kd_gat.injection`, `injected_detection`): a candidate that detects less than
+`min_injected_recall` of some injected attack on some profiled car, at that car's threshold, is
+passed over while another candidate detects them all (measured: the VGAEs miss injected DoS,
+spoofing and replay on car C, where they miss the real attacks too). Where no candidate does,
+the gate is dropped and said.
 """
 
 from __future__ import annotations
@@ -21,13 +29,16 @@ import numpy as np
 import pandas as pd
 
 from kd_gat import roster
+from kd_gat.injection import weakest
 from kd_gat.metrics import binary_metrics
 
 VALIDATED = roster.VALIDATED
 RULE = (
     "highest MCC on the validation windows (the training car's held-out captures) at the "
     "zero-shot threshold; within {tolerance} of it, the fewest parameters; a candidate that "
-    "flags every validation window or none is not eligible"
+    "flags every validation window or none is not eligible; while any candidate detects at "
+    "least {min_recall} of each attack injected into each profiled car's recording at the "
+    "car's threshold, those that do not are passed over"
 )
 
 
@@ -49,14 +60,22 @@ def _decisions(
     return labels, flagged
 
 
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The table's rows as JSON-able records (None where a value is missing)."""
+    return table.astype(object).where(table.notna(), None).to_dict("records")
+
+
 def choose_deployment(
     outputs: Mapping[str, pd.DataFrame],
     zero_shot_thresholds: pd.DataFrame,
     model_sizes: pd.DataFrame,
     tolerance: float,
+    injected: pd.DataFrame | None = None,
+    min_recall: float = 0.5,
 ) -> dict[str, Any]:
     """The deployment choice (`detector`, `rule`, `why`, every `candidates` row) from each
-    detector's window outputs (`split`, `window`, `label`, `score`)."""
+    detector's window outputs (`split`, `window`, `label`, `score`) and, when given, each
+    candidate's detection of the injected attacks (`injected_detection`)."""
     thresholds = zero_shot_thresholds.set_index("model")["threshold"]
     sizes = model_sizes.set_index("model")["parameters"]
     labels, flagged = _decisions(outputs, thresholds)
@@ -79,8 +98,19 @@ def choose_deployment(
             }
         )
     table = pd.DataFrame(rows)
+    low = weakest(injected) if injected is not None else None
+    if low is not None and len(low):
+        table = table.merge(low, left_on="detector", right_on="model", how="left").drop(
+            columns="model"
+        )
+    else:
+        table = table.assign(injected_recall=np.nan, injected_weakest=None)
     eligible = table[table["eligible"]]
-    rule = RULE.format(tolerance=tolerance)
+    passes = eligible["injected_recall"] >= min_recall
+    gated = bool(passes.any())
+    if gated:
+        eligible = eligible[passes]
+    rule = RULE.format(tolerance=tolerance, min_recall=min_recall)
     if eligible.empty:  # a report, not a failed run: `resolve` refuses to deploy it
         return {
             "detector": None,
@@ -88,7 +118,7 @@ def choose_deployment(
             "why": "no deployable detector separates the validation windows (each flags all or "
             "none): nothing can be chosen by validation",
             "validation_windows": len(labels),
-            "candidates": table.to_dict("records"),
+            "candidates": _records(table),
         }
     best = eligible["mcc"].max()
     close = eligible[eligible["mcc"] >= best - tolerance]
@@ -99,17 +129,32 @@ def choose_deployment(
         f"({chosen['flagged_share']:.1%} of {len(labels)} validation windows flagged), "
         f"{chosen['parameters']:,} parameters"
     )
+    if gated:
+        why += (
+            f"; detects at least {chosen['injected_recall']:.0%} of each injected attack on "
+            "every profiled car"
+        )
+    elif table["injected_recall"].notna().any():
+        why += f"; no candidate detects {min_recall:.0%} of each injected attack: not gated"
     if top["detector"] != chosen["detector"]:
         why += (
             f"; {top['detector']} validates at MCC {top['mcc']:.3f}, within {tolerance} but with "
             f"{top['parameters']:,} parameters"
+        )
+    passed_over = (
+        table[table["eligible"] & (table["injected_recall"] < min_recall)] if gated else []
+    )
+    if len(passed_over):
+        why += "; passed over for missing injected attacks: " + ", ".join(
+            f"{r.detector} ({r.injected_recall:.0%} of {r.injected_weakest})"
+            for r in passed_over.sort_values("mcc", ascending=False).itertuples()
         )
     return {
         "detector": str(chosen["detector"]),
         "rule": rule,
         "why": why,
         "validation_windows": len(labels),
-        "candidates": table.sort_values("mcc", ascending=False).to_dict("records"),
+        "candidates": _records(table.sort_values("mcc", ascending=False)),
     }
 
 

@@ -87,6 +87,53 @@ def test_a_pairs_alarm_or_is_a_candidate_with_both_members() -> None:
     assert choice["detector"] == f"{pair.name}.{roster.ALARM_OR}"  # only together perfect
 
 
+def injected(recalls: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """An `injected_detection` table: per candidate, its recall per (car, kind) key "C dos"."""
+    rows = [
+        {"model": name, "vehicle": key.split()[0], "kind": key.split()[1], "recall": recall}
+        for name, per in recalls.items()
+        for key, recall in per.items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_a_candidate_that_misses_an_injected_attack_is_passed_over() -> None:
+    """gat_student validates best but misses injected DoS on car C: gat_teacher, which detects
+    every injected attack, is deployed, and the reason names what gat_student missed."""
+    table = outputs(gat_teacher=with_errors(3), gat_student=perfect())
+    found = injected(
+        {
+            "gat_teacher": {"B dos": 1.0, "C dos": 0.9, "C spoof": 0.8},
+            "gat_student": {"B dos": 1.0, "C dos": 0.1, "C spoof": 1.0},
+        }
+    )
+    choice = choose_deployment(table, thresholds(table), SIZES, 0.0, found, min_recall=0.5)
+    assert choice["detector"] == "gat_teacher"
+    assert "passed over for missing injected attacks: gat_student (10% of C dos)" in choice["why"]
+    rows = {r["detector"]: r for r in choice["candidates"]}
+    assert rows["gat_teacher"]["injected_recall"] == 0.8
+    assert rows["gat_teacher"]["injected_weakest"] == "C spoof"
+    # a lower bar lets validation decide again
+    relaxed = choose_deployment(table, thresholds(table), SIZES, 0.0, found, min_recall=0.1)
+    assert relaxed["detector"] == "gat_student"
+
+
+def test_the_gate_is_dropped_and_said_when_every_candidate_misses() -> None:
+    table = outputs(gat_teacher=with_errors(3), gat_student=perfect())
+    found = injected({"gat_teacher": {"C dos": 0.2}, "gat_student": {"C dos": 0.0}})
+    choice = choose_deployment(table, thresholds(table), SIZES, 0.0, found, min_recall=0.5)
+    assert choice["detector"] == "gat_student"  # validation decides alone
+    assert "no candidate detects 50% of each injected attack: not gated" in choice["why"]
+
+
+def test_a_flag_everything_detector_stays_ineligible_whatever_it_detects() -> None:
+    table = outputs(vgae_teacher=np.ones(100), vgae_student=with_errors(30))
+    found = injected({"vgae_teacher": {"C dos": 1.0}, "vgae_student": {"C dos": 0.0}})
+    choice = choose_deployment(table, thresholds(table), SIZES, 0.0, found, min_recall=0.5)
+    assert choice["detector"] == "vgae_student"
+    assert "not gated" in choice["why"]
+
+
 def test_validated_resolves_to_the_choice_and_a_name_to_itself() -> None:
     assert resolve("gat_student_kd", None) == "gat_student_kd"
     assert resolve(VALIDATED, {"detector": "gat_teacher"}) == "gat_teacher"

@@ -20,6 +20,8 @@ class EvaluationParams(Strict):
     validation windows, or the matched profile's recording).
     `deployment_tolerance`: validation MCC a smaller deployable detector may give up to the best
     one and still be the one deployed (`kd_gat.deployment`).
+    `min_injected_recall`: a deployable detector that detects less of an attack injected into a
+    profiled car's recording, at the car's threshold, is passed over while another does not.
     """
 
     normal_quantile: float = Field(0.99, gt=0, lt=1)
@@ -30,3 +32,4 @@ class EvaluationParams(Strict):
     confidence: float = Field(0.95, gt=0, lt=1)
     node_quantile: float = Field(0.999, gt=0, lt=1)
     deployment_tolerance: float = Field(0.01, ge=0, le=1)
+    min_injected_recall: float = Field(0.5, ge=0, le=1)

@@ -91,3 +91,38 @@ def test_zero_shot_thresholds_come_from_validation_windows_only(
         )
         again = zero_shot_thresholds(p, **{name: scrambled, name + NODES_SUFFIX: nodes})
         assert again.loc[0, "threshold"] == table.loc[name, "threshold"]
+
+
+def test_injected_detection_counts_each_candidate_at_the_cars_threshold(
+    calibration_run, graphs_run
+) -> None:
+    """Every deployable candidate has a row per (car, injected kind); a detector's counts are
+    its flags at the car's threshold on every injected window, an OR's the union of its
+    members' at their half-budget thresholds."""
+    table = calibration_run["injected_detection"].set_index(["model", "vehicle", "kind"])
+    store = graphs_run["injected_graphs"]["B"]
+    kinds = set(store.windows["attack_kind"].astype(str))
+    assert set(table.index) == {(m, "B", k) for m in roster.deployable_names() for k in kinds}
+    thresholds = calibration_run["profile_thresholds"].set_index(["model", "vehicle"])
+    flags = {}
+    for name in roster.detector_names():
+        out = calibration_run[f"{name}.injected_outputs"]
+        assert len(out) == len(store)  # every injected window, once
+        np.testing.assert_array_equal(out["label"], store.y[out["window"]])
+        assert (
+            out["kind"].to_numpy() == store.windows["attack_kind"].astype(str)[out["window"]]
+        ).all()
+        flags[name] = (out.set_index("window")["score"], thresholds.loc[(name, "B")])
+    for name in roster.deployable_names():
+        members = roster.deployed_members(name)
+        column = "threshold" if len(members) == 1 else "threshold_half_budget"
+        flagged = np.logical_or.reduce(
+            [(flags[m][0] >= flags[m][1][column]).sort_index().to_numpy() for m in members]
+        )
+        for kind in kinds:
+            mine = (store.windows["attack_kind"].astype(str) == kind).to_numpy()
+            attack = mine & (store.y == 1)
+            row = table.loc[(name, "B", kind)]
+            assert row["attack_windows"] == attack.sum()
+            assert row["detected"] == (flagged & attack).sum()
+            assert row["benign_flagged"] == (flagged & mine & (store.y == 0)).sum()

@@ -3,6 +3,8 @@ in-process after scoring and fusion."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,6 +36,7 @@ def test_the_stage_reads_every_detector_and_fusion_pair_of_the_roster() -> None:
         "profile_thresholds",
         "profile_node_thresholds",
         "zero_shot_thresholds",
+        "injected_detection",
         *(f"{d}.window_outputs" for d in roster.detector_names()),
         *(f"{d}.node_outputs" for d in roster.detector_names()),
         *(f"{d}.model" for d in roster.detector_names()),
@@ -216,3 +219,23 @@ def _check_field_metrics(by_scenario, by_capture, metrics, stores) -> None:
             values = table[column].dropna()
             assert ((values >= 0) & (values <= 1)).all(), column
     assert np.isfinite(by_scenario["false_alarms_per_h"]).all()
+
+
+def test_the_deployment_choice_reports_each_candidates_injected_detection(
+    evaluation_run, calibration_run, stage_params
+) -> None:
+    """Each candidate of the choice carries its weakest injected-attack recall; the deployed one
+    passes `min_injected_recall` whenever any eligible candidate does."""
+    choice = evaluation_run["deployment_choice"]
+    table = calibration_run["injected_detection"]
+    rows = {r["detector"]: r for r in choice["candidates"]}
+    assert set(rows) == set(roster.deployable_names())
+    for name, row in rows.items():
+        assert row["injected_recall"] == pytest.approx(
+            table.loc[table["model"] == name, "recall"].min()
+        )
+    bar = stage_params["evaluation"]["min_injected_recall"]
+    passing = [r for r in rows.values() if r["eligible"] and r["injected_recall"] >= bar]
+    if passing:
+        assert rows[choice["detector"]]["injected_recall"] >= bar
+    json.dumps(choice, allow_nan=False)  # written as JSON: no NaN

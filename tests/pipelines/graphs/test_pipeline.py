@@ -185,3 +185,25 @@ def test_captures_matched_to_a_profile_read_it(graphs_run, ingestion_run, stage_
             assert ((store.x[:, profile[2]] >= 0) & (store.x[:, profile[2]] <= 1)).all()
         else:
             np.testing.assert_array_equal(store.x, other.x)
+
+
+def test_injected_graphs_hold_each_attack_in_the_calibrating_part(graphs_run, stage_params) -> None:
+    """Car B's recording, once per injected kind: windows labelled by the injected frames they
+    hold, each kind with attack and clean windows, none in the part kept for distillation."""
+    injected = graphs_run["injected_graphs"]["B"]
+    calibrating = graphs_run["calibration_graphs"]["B"].windows
+    windows = injected.windows
+    kinds = stage_params["profiles"]["injection"]["kinds"]
+    assert set(windows["attack_kind"].astype(str)) == set(kinds)
+    for kind in kinds:
+        mine = windows[windows["attack_kind"].astype(str) == kind]
+        assert set(mine["capture"].astype(str)) == {
+            f"{c}+{kind}" for c in calibrating["capture"].astype(str).unique()
+        }
+        assert 0 < mine["label"].sum() < len(mine)
+    assert (windows["label"] == (windows["n_attack_frames"] > 0)).all()
+    # the distillation part of each recording is left out, as in calibration_graphs
+    recording = windows["capture"].astype(str).str.rsplit("+", n=1).str[0]
+    last = calibrating.groupby(calibrating["capture"].astype(str))["end_time"].max()
+    assert (windows["start_time"].to_numpy() <= last.loc[recording].to_numpy()).all()
+    assert injected.fingerprint == graphs_run["feature_stats"]["fingerprint"]

@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
+from kd_gat import roster
 from kd_gat.fingerprint import check_same
 from kd_gat.graphs.store import GraphStore
+from kd_gat.injection import detection
 from kd_gat.localisation import node_threshold
 from kd_gat.operating_points import ZERO_SHOT_COLUMNS, zero_shot_threshold
 from kd_gat.params.evaluation import EvaluationParams
@@ -90,6 +92,39 @@ def score_profile_nodes(
     return _score_recordings(
         node_outputs, model, calibration_graphs, params, profiles_params, detector, columns
     )
+
+
+def score_injected(
+    model: nn.Module,
+    injected_graphs: dict[str, GraphStore],
+    params: dict[str, Any],
+    profiles_params: dict[str, Any],
+    *,
+    detector: Detector,
+) -> pd.DataFrame:
+    """The detector's score on every window of the recordings with attacks injected (`model`,
+    `vehicle`, `kind`, `window`, `label`, `score`; `kd_gat.injection`)."""
+    columns = ["model", "vehicle", "window", "label", "score", "warmup"]
+    table = _score_recordings(
+        detector_outputs, model, injected_graphs, params, profiles_params, detector, columns
+    )
+    kind = np.empty(len(table), dtype=object)
+    windows = table["window"].to_numpy(np.int64)
+    for vehicle, rows in table.groupby("vehicle").indices.items():
+        store_kinds = injected_graphs[vehicle].windows["attack_kind"].astype(str).to_numpy()
+        kind[rows] = store_kinds[windows[rows]]
+    return table.assign(kind=kind.astype(str), label=table["label"].astype(np.int64)).astype(
+        {"score": np.float64}
+    )[["model", "vehicle", "kind", "window", "label", "score"]]
+
+
+def injected_detection(thresholds: pd.DataFrame, **injected_outputs: pd.DataFrame) -> pd.DataFrame:
+    """`injected_detection`: each deployable candidate's detection of the injected attacks on
+    every profiled car at the car's threshold (`kd_gat.injection.detection`)."""
+    outputs = [t for _, t in sorted(injected_outputs.items()) if len(t)]
+    table = pd.concat(outputs, ignore_index=True) if outputs else pd.DataFrame()
+    candidates = {name: roster.deployed_members(name) for name in roster.deployable_names()}
+    return detection(table, thresholds, candidates)
 
 
 def calibrate_nodes(params: dict[str, Any], **node_outputs: pd.DataFrame) -> pd.DataFrame:

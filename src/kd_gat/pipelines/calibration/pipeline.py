@@ -1,8 +1,10 @@
 """Calibration pipeline: the windows of the profile recordings (`calibration_graphs`, built by
 the graphs stage) → per detector `<name>.profile_outputs` and `<name>.profile_node_outputs`,
 the thresholds per car (`profile_thresholds`, `calibrated_profiles`), the node thresholds for
-localisation (`profile_node_thresholds`) and each detector's zero-shot thresholds, for windows no
-profile applies to (`zero_shot_thresholds`)."""
+localisation (`profile_node_thresholds`), each detector's detection of attacks injected into the
+recordings at those thresholds (`injected_graphs` → `<name>.injected_outputs` →
+`injected_detection`) and each detector's zero-shot thresholds, for windows no profile applies to
+(`zero_shot_thresholds`)."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -13,6 +15,8 @@ from .nodes import (
     NODES_SUFFIX,
     calibrate_detectors,
     calibrate_nodes,
+    injected_detection,
+    score_injected,
     score_profile_nodes,
     score_profiles,
     zero_shot_thresholds,
@@ -34,9 +38,15 @@ def _scoring(detector: roster.Detector) -> Pipeline:
                 outputs="profile_node_outputs",
                 name=f"score_{detector.name}_profile_nodes",
             ),
+            Node(
+                bind(score_injected, detector=detector),
+                inputs=["model", "injected_graphs", "params:scoring", "params:profiles"],
+                outputs="injected_outputs",
+                name=f"score_{detector.name}_injected",
+            ),
         ],
         namespace=detector.name,
-        inputs={"calibration_graphs"},
+        inputs={"calibration_graphs", "injected_graphs"},
         parameters={"params:scoring", "params:profiles"},
         tags=[detector.name],
     )
@@ -56,6 +66,15 @@ def create_pipeline(**kwargs) -> Pipeline:
                 },
                 outputs=["profile_thresholds", "calibrated_profiles"],
                 name="calibrate_detectors",
+            ),
+            Node(
+                injected_detection,
+                inputs={
+                    "thresholds": "profile_thresholds",
+                    **{d: f"{d}.injected_outputs" for d in detectors},
+                },
+                outputs="injected_detection",
+                name="injected_detection",
             ),
             Node(
                 calibrate_nodes,

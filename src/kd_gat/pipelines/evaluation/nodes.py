@@ -184,13 +184,22 @@ def _with_calibration(table: pd.DataFrame, scores: pd.DataFrame, point: str) -> 
 def choose_deployment(
     zero_shot_thresholds: pd.DataFrame,
     model_sizes: pd.DataFrame,
+    injected_detection: pd.DataFrame,
     params: dict[str, Any],
     **outputs: pd.DataFrame,
 ) -> dict[str, Any]:
-    """What `inference.detector: validated` deploys, chosen on validation windows only
+    """What `inference.detector: validated` deploys, chosen on validation windows and the
+    attacks injected into the profile recordings, never a test window
     (`kd_gat.deployment.choose_deployment`), with the rule and the reason."""
-    tolerance = EvaluationParams.model_validate(params).deployment_tolerance
-    choice = deployment.choose_deployment(outputs, zero_shot_thresholds, model_sizes, tolerance)
+    p = EvaluationParams.model_validate(params)
+    choice = deployment.choose_deployment(
+        outputs,
+        zero_shot_thresholds,
+        model_sizes,
+        p.deployment_tolerance,
+        injected_detection,
+        p.min_injected_recall,
+    )
     (log.info if choice["detector"] else log.warning)("deployed by default: %s", choice["why"])
     return choice
 

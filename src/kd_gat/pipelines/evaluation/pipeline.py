@@ -79,6 +79,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs={
                     "zero_shot_thresholds": "zero_shot_thresholds",
                     "model_sizes": "model_sizes",
+                    "injected_detection": "injected_detection",
                     "params": "params:evaluation",
                     **{d: f"{d}.window_outputs" for d in detectors},
                 },

@@ -7,6 +7,8 @@ training captures and assemble the report.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,7 @@ from kd_gat.graphs.splits import assert_disjoint, held_out_captures, split_windo
 from kd_gat.graphs.store import GraphStore
 from kd_gat.graphs.vocabulary import fit_vocabulary, vocabulary_from_dict, vocabulary_to_dict
 from kd_gat.graphs.windows import frames_left_out_by_policy
+from kd_gat.injection import inject_recordings, injected_matches
 from kd_gat.params.graphs import GraphsParams
 from kd_gat.params.profiles import ProfilesParams
 from kd_gat.profiles import distillation_windows, vehicle_of
@@ -166,6 +169,35 @@ def report_graphs(
     return summary | {"stores": {name: _describe_store(s) for name, s in stores.items()}}
 
 
+def _profile_store(
+    frames: pd.DataFrame,
+    profiles: dict[str, Any],
+    vocabulary: dict[str, Any],
+    feature_stats: dict[str, Any],
+    params: dict[str, Any],
+    matches: pd.DataFrame,
+    prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+) -> GraphStore:
+    """The windows of the profiled cars' recordings (after `prepare`, when given), each reading
+    the profile it matched."""
+    profiled = vehicle_of(frames["capture"]).isin(list(profiles["profiles"])).to_numpy()
+    recordings = frames[profiled].reset_index(drop=True)
+    if prepare is not None:
+        recordings = prepare(recordings)
+    return scoring_store(recordings, vocabulary, feature_stats, params, matches, profiles)
+
+
+def _per_vehicle(
+    store: GraphStore, keep: np.ndarray, profiles: dict[str, Any]
+) -> dict[str, GraphStore]:
+    """One store per profiled car: its windows among `keep`."""
+    vehicles = vehicle_of(store.windows["capture"]).to_numpy()
+    return {
+        vehicle: store.select(np.flatnonzero(keep & (vehicles == vehicle)))
+        for vehicle in sorted(profiles["profiles"])
+    }
+
+
 def build_profile_graphs(
     frames: pd.DataFrame,
     profiles: dict[str, Any],
@@ -181,15 +213,9 @@ def build_profile_graphs(
     `distillation_share` of each recording of another car than the training car, which teaches
     the profile-distilled students and sets no threshold (`profiles.distillation_windows`)."""
     share = ProfilesParams.model_validate(profiles_params).distillation_share
-    profiled = vehicle_of(frames["capture"]).isin(list(profiles["profiles"])).to_numpy()
-    recordings = frames[profiled].reset_index(drop=True)
-    store = scoring_store(recordings, vocabulary, feature_stats, params, matches, profiles)
+    store = _profile_store(frames, profiles, vocabulary, feature_stats, params, matches)
     distill = distillation_windows(store.windows, share)
-    vehicles = vehicle_of(store.windows["capture"]).to_numpy()
-    calibration = {
-        vehicle: store.select(np.flatnonzero(~distill & (vehicles == vehicle)))
-        for vehicle in sorted(profiles["profiles"])
-    }
+    calibration = _per_vehicle(store, ~distill, profiles)
     log.info(
         "profile windows: %d calibrate (%s), %d kept for distillation",
         int((~distill).sum()),
@@ -197,3 +223,37 @@ def build_profile_graphs(
         int(distill.sum()),
     )
     return calibration, store.select(np.flatnonzero(distill))
+
+
+def build_injected_graphs(
+    frames: pd.DataFrame,
+    profiles: dict[str, Any],
+    matches: pd.DataFrame,
+    vocabulary: dict[str, Any],
+    feature_stats: dict[str, Any],
+    params: dict[str, Any],
+    profiles_params: dict[str, Any],
+) -> dict[str, GraphStore]:
+    """`injected_graphs`: per profiled car, the windows of its recordings with each kind of
+    `profiles.injection` injected (`kd_gat.injection`), in the part that calibrates (the part
+    kept for distillation is left out, as in `calibration_graphs`)."""
+    p = ProfilesParams.model_validate(profiles_params)
+    store = _profile_store(
+        frames,
+        profiles,
+        vocabulary,
+        feature_stats,
+        params,
+        injected_matches(matches, p.injection.kinds),
+        partial(inject_recordings, p=p.injection),
+    )
+    keep = ~distillation_windows(store.windows, p.distillation_share)
+    injected = _per_vehicle(store, keep, profiles)
+    log.info(
+        "injected attacks: %s",
+        ", ".join(
+            f"{v} {int(s.windows['label'].sum())}/{len(s)} windows" for v, s in injected.items()
+        )
+        or "no profile",
+    )
+    return injected

@@ -1,11 +1,13 @@
 """Graphs pipeline: `frames` (with `capture_matches` and `vehicle_profiles`) → `vocabulary`,
 `graphs_train`, `graphs_val`, `graphs_test`, `feature_stats`, `graphs_report`; the profiles'
-recordings (`calibration_frames`) → `calibration_graphs` and `distillation_graphs`."""
+recordings (`calibration_frames`) → `calibration_graphs` and `distillation_graphs`, and with
+attacks injected into them → `injected_graphs`."""
 
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
     build_graph_stores,
+    build_injected_graphs,
     build_profile_graphs,
     fit_graph_feature_stats,
     learn_vocabulary,
@@ -57,6 +59,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 ["calibration_graphs", "distillation_graphs"],
                 name="build_profile_graphs",
+            ),
+            Node(
+                build_injected_graphs,
+                [
+                    "calibration_frames",
+                    "vehicle_profiles",
+                    "calibration_matches",
+                    "vocabulary",
+                    "feature_stats",
+                    "params:graphs",
+                    "params:profiles",
+                ],
+                "injected_graphs",
+                name="build_injected_graphs",
             ),
             Node(
                 report_graphs,  # counts only: the raw stores hold the same graphs, in memory
