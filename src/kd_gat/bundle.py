@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+from kd_gat.persistence import follows, persist
 
 FORMAT = 1
 MANIFEST = "detector.json"
@@ -126,6 +129,40 @@ def make_manifest(
         "parity": parity,
         "provenance": provenance,
     }
+
+
+@dataclass
+class Persistence:
+    """The raw scores of a stream's last windows, per member: what the next call's first
+    windows are persisted over (`ExportedDetector.decide`)."""
+
+    tail: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    last: Any = None  # the previous call's last window (`capture`, `start_row`, `end_row`)
+
+    def follows(self, windows: Any) -> np.ndarray:
+        """`kd_gat.persistence.follows` of a stream's next windows (a table with `capture`,
+        `start_row`, `end_row`), the first judged against the previous call's last window."""
+        table = windows[["capture", "start_row", "end_row"]]
+        if self.last is not None:
+            table = pd.concat([self.last, table], ignore_index=True)
+        out = follows(table)[0 if self.last is None else 1 :]
+        self.last = windows[["capture", "start_row", "end_row"]].tail(1).reset_index(drop=True)
+        return out
+
+    def persist(self, member: str, raw: np.ndarray, follows: np.ndarray, k: int) -> np.ndarray:
+        """`kd_gat.persistence.persist` of `raw` after the member's kept tail; keeps the new
+        tail (the last k - 1 raw scores and whether each follows the one before)."""
+        raw = np.asarray(raw, dtype=np.float64)
+        follows = np.asarray(follows, dtype=bool)
+        kept_raw, kept_follows = self.tail.get(member, (np.zeros(0), np.zeros(0, bool)))
+        scores = np.concatenate([kept_raw, raw])
+        chain = np.concatenate([kept_follows, follows])
+        if len(kept_raw) and len(follows):
+            chain[len(kept_raw)] = bool(follows[0])
+        out = persist(scores, chain, k)[len(kept_raw) :]
+        keep = max(k - 1, 0)
+        self.tail[member] = (scores[len(scores) - keep :], chain[len(chain) - keep :])
+        return out
 
 
 @dataclass(frozen=True)
@@ -230,15 +267,30 @@ class ExportedDetector:
         return threshold, node, use
 
     def decide(
-        self, graphs, profile: str | None, reads_profile: np.ndarray, standardised: bool = False
+        self,
+        graphs,
+        profile: str | None,
+        reads_profile: np.ndarray,
+        standardised: bool = False,
+        follows: np.ndarray | None = None,
+        history: Persistence | None = None,
     ) -> Decisions:
         """Decisions for windows of one capture matched to `profile` (None: unmatched);
-        `reads_profile`: per window, whether it ends at or after the match."""
+        `reads_profile`: per window, whether it ends at or after the match. A member with
+        `persistence` k > 1 scores each window with the lowest raw score of it and its k - 1
+        predecessors (`kd_gat.persistence`): `follows` says which window directly follows the
+        one before it (None: all but the first), `history` carries the last raw scores from
+        one call to the next of a stream (the first window follows them when `follows[0]`)."""
         reads_profile = np.asarray(reads_profile, dtype=bool)
         node_ptr = graphs.node_ptr
-        window_of = np.repeat(np.arange(len(node_ptr) - 1), np.diff(node_ptr))
+        n = len(node_ptr) - 1
+        if follows is None:
+            follows = np.arange(n) > 0
+        window_of = np.repeat(np.arange(n), np.diff(node_ptr))
         members = []
-        for name, (score, node_score) in self.scores(graphs, standardised).items():
+        for name, (raw, node_score) in self.scores(graphs, standardised).items():
+            k = int(self.manifest["members"][name].get("persistence", 1))
+            score = (history or Persistence()).persist(name, raw, follows, k)
             threshold, node_threshold, calibrated = self._thresholds(name, profile, reads_profile)
             flagged = score >= threshold
             implicated = flagged[window_of] & (node_score >= node_threshold[window_of])

@@ -31,7 +31,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from kd_gat.bundle import ExportedDetector
+from kd_gat.bundle import ExportedDetector, Persistence
 from kd_gat.graphs.stream import FrameBlock, GraphStream, StreamOutput
 from kd_gat.ingestion.captures import describe_unlabelled
 from kd_gat.ingestion.logs import parse_candump
@@ -126,13 +126,25 @@ def frame_blocks(source: str) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
 
 
 def alert_lines(
-    out: StreamOutput, detector: ExportedDetector, stream: GraphStream, top: int
+    out: StreamOutput,
+    detector: ExportedDetector,
+    stream: GraphStream,
+    top: int,
+    history: Persistence | None = None,
 ) -> list[dict]:
-    """One record per window of `out`, decided by the bundle's rule."""
+    """One record per window of `out`, decided by the bundle's rule (`history`: the stream's
+    last raw scores, for members that persist over windows in a row)."""
     if not len(out.windows):
         return []
     table = out.windows
-    decisions = detector.decide(out.graphs, stream.profile, table["uses_profile"].to_numpy())
+    history = history if history is not None else Persistence()
+    decisions = detector.decide(
+        out.graphs,
+        stream.profile,
+        table["uses_profile"].to_numpy(),
+        follows=history.follows(table.assign(capture="stream")),
+        history=history,
+    )
     node_window = np.repeat(np.arange(len(table)), np.diff(out.graphs.node_ptr))
     on = np.flatnonzero(decisions.implicated)
     order = on[np.lexsort((-decisions.node_score[on], node_window[on]))]
@@ -195,9 +207,10 @@ def run(
         **matching,
     )
     counts = Counts()
+    history = Persistence()
 
     def emit(result: StreamOutput) -> None:
-        for record in alert_lines(result, detector, stream, top):
+        for record in alert_lines(result, detector, stream, top, history):
             counts.windows += 1
             counts.alerts += record["decision"]
             if record["decision"] or not alerts_only:

@@ -18,20 +18,24 @@ import torch
 from torch import nn
 
 from kd_gat.models.model_file import save_model
+from kd_gat.persistence import follows, persist
 from kd_gat.training.datamodule import graph_loader
 from kd_gat.training.modules import MODULES
 from kd_gat.training.trainer import quiet_lightning
 
 
 def detector_outputs(
-    model: nn.Module, stores: Mapping[str, Sequence], batch_size: int
+    model: nn.Module, stores: Mapping[str, Sequence], batch_size: int, persistence: int = 1
 ) -> dict[str, pd.DataFrame]:
-    """Per store, one row per window: `window`, `label`, `score` and the model's state columns.
+    """Per store, one row per window (in window order): `window`, `label`, `score` (persisted
+    over `persistence` windows in a row, `kd_gat.persistence`), `raw_score` (the model's own)
+    and the model's state columns.
 
     One Lightning `predict` over every store (one dataloader each).
     """
     names = [name for name, store in stores.items() if len(store)]
-    out = {name: pd.DataFrame(columns=["window", "label", "score"]) for name in stores}
+    columns = ["window", "label", "score", "raw_score"]
+    out = {name: pd.DataFrame(columns=columns) for name in stores}
     if not names:
         return out
     trainer = L.Trainer(
@@ -50,9 +54,19 @@ def detector_outputs(
     if len(names) == 1:
         predicted = [predicted]
     for name, batches in zip(names, predicted, strict=True):
-        out[name] = pd.DataFrame(
+        table = pd.DataFrame(
             {key: np.concatenate([b[key].numpy() for b in batches]) for key in batches[0]}
-        )
+        ).sort_values("window", ignore_index=True)
+        raw = table["score"].to_numpy(np.float64)
+        if persistence > 1:
+            store = stores[name]
+            if len(table) != len(store):
+                raise ValueError(f"{name}: {len(table)} outputs for {len(store)} windows")
+            score = persist(raw, follows(store.windows), persistence)
+        else:
+            score = raw
+        table.insert(table.columns.get_loc("score") + 1, "raw_score", raw)
+        out[name] = table.assign(score=score)
     return out
 
 

@@ -1,5 +1,6 @@
 """Causality of what a detector reports: appending frames to a capture never changes an earlier
-window's node scores, window score or decision at a fixed threshold."""
+window's node scores, window score (persisted over windows in a row, too) or decision at a fixed
+threshold."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from tests.synthetic import architecture
 SIZE = 8
 
 
-@pytest.mark.parametrize("kind", ["vgae", "gat"])
-def test_appending_frames_changes_no_earlier_score_or_decision(kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "persistence"), [("vgae", 1), ("vgae", 2), ("gat", 1), ("gat", 3)]
+)
+def test_appending_frames_changes_no_earlier_score_or_decision(kind: str, persistence: int) -> None:
     table = random_frames(np.random.default_rng(5), [160], n_ids=9)
     vocabulary = np.unique(table["can_id"])[::2].astype(np.int64)
     head = table.iloc[:90].reset_index(drop=True)
@@ -34,7 +37,7 @@ def test_appending_frames_changes_no_earlier_score_or_decision(kind: str) -> Non
         edge_dim=short.edge_attr.shape[1],
     ).eval()
     stores = {"short": short, "full": full}
-    windows = detector_outputs(model, stores, batch_size=4)
+    windows = detector_outputs(model, stores, batch_size=4, persistence=persistence)
     nodes = node_outputs(model, stores, batch_size=4)
     n = len(short)
     np.testing.assert_allclose(

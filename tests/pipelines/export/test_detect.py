@@ -13,9 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kd_gat import detect
+from kd_gat import detect, roster
+from kd_gat.bundle import ExportedDetector
+from kd_gat.datasets.bundle import DetectorBundleDataset
+from kd_gat.datasets.captures import CaptureFolderDataset
 from kd_gat.ingestion.logs import write_candump
 from tests.conftest import PROJECT
+from tests.pipelines.conftest import run_stage, write_new_captures
 
 
 def _replay(log, bundle_dir) -> tuple[pd.DataFrame, str]:
@@ -104,3 +108,36 @@ def test_a_frame_later_than_the_hold_back_is_rejected_not_lost():
 def test_a_folder_without_a_bundle_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a detector bundle"):
         detect.run("-", tmp_path, io.StringIO(), io.StringIO())
+
+
+def test_a_persisting_vgae_streams_like_batch_inference(fusion_run, params, tmp_path):
+    """A deployed VGAE with `scoring.persistence` 2: each window's score is the lower of its own
+    and the window before it, in batch inference and in the replayed stream alike (the stream
+    carries the last raw score from one block of frames to the next)."""
+    vgae = next(d.name for d in roster.DETECTORS if d.kind == "vgae")
+    assert params["scoring"]["persistence"]["vgae"] == 2
+    params["inference"]["detector"] = vgae
+    models = {vgae: fusion_run.artifacts[f"{vgae}.model"]}
+    new = write_new_captures(tmp_path / "new")
+    supply = fusion_run.artifacts | {"inference_models": models}
+    captures = CaptureFolderDataset(str(new), labelled=False).load()
+    inference = run_stage("inference", supply | {"inference_captures": captures}, params)
+    export = run_stage("export", supply, params)
+    bundle_dir = tmp_path / "bundle"
+    DetectorBundleDataset(str(bundle_dir)).save(export["detector_bundle"])
+    bundle = ExportedDetector(bundle_dir)
+    assert bundle.manifest["members"][vgae]["persistence"] == 2
+    frames, scores = inference["inference_frames"], inference["inference_scores"]
+    graphs = inference["inference_graphs"]
+    lowered = 0
+    for capture, expected in scores.groupby("capture"):
+        mine = frames[frames["capture"].astype(str) == capture]
+        got, _ = _replay(
+            write_candump(mine, tmp_path / f"{capture.replace('/', '_')}.log"), bundle_dir
+        )
+        expected = expected.sort_values("start_time").reset_index(drop=True)
+        np.testing.assert_allclose(got["score"], expected["score"], atol=1e-4)
+        np.testing.assert_array_equal(got["decision"], expected["decision"])
+        raw = bundle.scores(graphs.select(expected["window"].to_numpy()), standardised=True)
+        lowered += int((expected["score"].to_numpy() < raw[vgae][0] - 1e-6).sum())
+    assert lowered > 0  # persistence changed scores, and the stream followed

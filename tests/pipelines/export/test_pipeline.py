@@ -14,6 +14,7 @@ from kd_gat import roster
 from kd_gat.bundle import MANIFEST, ExportedDetector
 from kd_gat.datasets.bundle import DetectorBundleDataset
 from kd_gat.localisation import window_nodes
+from kd_gat.persistence import follows
 from kd_gat.pipelines.export import create_pipeline
 from kd_gat.pipelines.export.nodes import check_parity
 from tests.pipelines.conftest import run_stage
@@ -34,6 +35,7 @@ def test_the_stage_reads_the_deployed_models_their_thresholds_and_the_graph_cont
         "params:inference",
         "params:export",
         "params:dataset",
+        "params:scoring",
     }
 
 
@@ -92,7 +94,8 @@ def test_the_exported_detector_decides_like_batch_inference(bundle, inference_ru
         profile = None if not isinstance(profile, str) else profile
         ends = graphs.windows["end_time"].to_numpy()[rows]
         reads = ends >= float(matches.loc[capture, "matched_from"]) if profile else ends < -1
-        got = bundle.decide(graphs.select(rows), profile, reads, standardised=True)
+        run = follows(graphs.windows.iloc[rows])  # windows in a row, for a persisting member
+        got = bundle.decide(graphs.select(rows), profile, reads, standardised=True, follows=run)
         np.testing.assert_array_equal(got.decision, expected["decision"].to_numpy())
         np.testing.assert_array_equal(got.calibrated, expected["calibrated"].to_numpy())
         np.testing.assert_allclose(got.threshold, expected["threshold"].to_numpy())

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from kd_gat import roster
 from kd_gat.fusion.inputs import GAT_STATE, VGAE_STATE
+from kd_gat.persistence import follows
 from kd_gat.pipelines.scoring import create_pipeline
 from kd_gat.pipelines.scoring.nodes import FRONT, score_windows
 from kd_gat.roster import Detector
@@ -65,17 +66,29 @@ def test_gat_score_is_its_attack_probability_on_that_store(small_graphs) -> None
         np.testing.assert_allclose(part["score"], p, rtol=1e-5, atol=1e-6)
 
 
-def test_vgae_score_is_its_anomaly_score_on_that_store(small_graphs) -> None:
+def test_vgae_score_is_its_anomaly_score_persisted_over_windows_in_a_row(small_graphs) -> None:
+    """`raw_score` is the VGAE's anomaly score; `score` the lowest over each window and the
+    `scoring.persistence` - 1 windows right before it in its capture (`kd_gat.persistence`)."""
     model = untrained("vgae", small_graphs["graphs_train"])
-    table = score(model, small_graphs, Detector("v", "vgae", "small"))
+    params = PARAMS | {"persistence": {"vgae": 2}}
+    table = score(model, small_graphs, Detector("v", "vgae", "small"), params)
     assert set(VGAE_STATE) <= set(table.columns)
     assert np.isfinite(table[VGAE_STATE].to_numpy()).all()
+    lowered = 0
     for (split, scenario), store in stores_of(small_graphs).items():
         part = table[(table["split"] == split) & (table["scenario"] == scenario)]
         with torch.no_grad():
             expected = model.anomaly_score(store.batch(np.arange(len(store)))).numpy()
-        np.testing.assert_allclose(part["score"], expected, rtol=1e-4, atol=1e-6)
-        np.testing.assert_array_equal(part["score"], part["vgae_score"])
+        np.testing.assert_allclose(part["raw_score"], expected, rtol=1e-4, atol=1e-6)
+        np.testing.assert_array_equal(part["raw_score"], part["vgae_score"])
+        raw = part["raw_score"].to_numpy()
+        run = follows(store.windows)
+        previous = np.r_[np.inf, raw[:-1]]
+        np.testing.assert_array_equal(part["score"], np.where(run, np.minimum(raw, previous), raw))
+        lowered += int((part["score"].to_numpy() < raw).sum())
+    assert lowered > 0  # some window scored above its predecessor and took its score
+    plain = score(model, small_graphs, Detector("v", "vgae", "small"), PARAMS | {"persistence": {}})
+    np.testing.assert_array_equal(plain["score"], plain["raw_score"])
 
 
 def test_every_namespace_is_bound_to_its_own_detector(small_graphs) -> None:

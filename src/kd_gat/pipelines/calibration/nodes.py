@@ -9,6 +9,7 @@ a recording's first `warmup_s` sets no threshold.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,13 @@ def _score_recordings(
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
+def _persisted_outputs(params: dict[str, Any], detector: Detector) -> Callable:
+    """`detector_outputs` with the detector's `scoring.persistence`."""
+    return partial(
+        detector_outputs, persistence=ScoringParams.model_validate(params).steps(detector.kind)
+    )
+
+
 def score_profiles(
     model: nn.Module,
     calibration_graphs: dict[str, GraphStore],
@@ -69,10 +77,16 @@ def score_profiles(
     detector: Detector,
 ) -> pd.DataFrame:
     """The detector's score on every window of every profile recording (`model`, `vehicle`,
-    `window`, `score`, `warmup`)."""
-    columns = ["model", "vehicle", "window", "score", "warmup"]
+    `window`, `score` (persisted: `scoring.persistence`), `raw_score`, `warmup`)."""
+    columns = ["model", "vehicle", "window", "score", "raw_score", "warmup"]
     table = _score_recordings(
-        detector_outputs, model, calibration_graphs, params, profiles_params, detector, columns
+        _persisted_outputs(params, detector),
+        model,
+        calibration_graphs,
+        params,
+        profiles_params,
+        detector,
+        columns,
     )
     return table.astype({"score": np.float64}) if len(table) else table
 
@@ -106,7 +120,13 @@ def score_injected(
     `vehicle`, `kind`, `window`, `label`, `score`; `kd_gat.injection`)."""
     columns = ["model", "vehicle", "window", "label", "score", "warmup"]
     table = _score_recordings(
-        detector_outputs, model, injected_graphs, params, profiles_params, detector, columns
+        _persisted_outputs(params, detector),
+        model,
+        injected_graphs,
+        params,
+        profiles_params,
+        detector,
+        columns,
     )
     kind = np.empty(len(table), dtype=object)
     windows = table["window"].to_numpy(np.int64)

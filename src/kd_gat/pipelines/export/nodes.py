@@ -23,6 +23,7 @@ from kd_gat.params.export import ExportParams
 from kd_gat.params.graphs import GraphsParams
 from kd_gat.params.inference import InferenceParams
 from kd_gat.params.profiles import ProfilesParams
+from kd_gat.params.scoring import ScoringParams
 
 log = logging.getLogger(__name__)
 
@@ -112,14 +113,17 @@ def make_bundle(
     zero_shot_thresholds,
     inference: dict[str, Any],
     dataset: str,
+    scoring: dict[str, Any],
 ) -> dict[str, Any]:
     """The bundle (`kd_gat.datasets.bundle.DetectorBundleDataset`): manifest + ONNX files."""
     g = GraphsParams.model_validate(graphs)
+    steps = ScoringParams.model_validate(scoring).steps
     matching = ProfilesParams.model_validate(profiles_params)
     members = {}
     for name, content in onnx_models.items():
         members[name] = {
             "kind": models[name].kind,
+            "persistence": steps(models[name].kind),
             "file": f"{name}.onnx",
             "sha256": sha256(content),
             "bytes": len(content),

@@ -38,6 +38,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "zero_shot_thresholds",
                     "params:inference",
                     "params:dataset",
+                    "params:scoring",
                 ],
                 outputs="detector_bundle",
                 name="make_detector_bundle",

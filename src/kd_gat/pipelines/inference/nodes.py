@@ -102,7 +102,7 @@ def _member_decisions(
     matches: pd.DataFrame,
     profile_thresholds: pd.DataFrame,
     zero_shot_thresholds: pd.DataFrame,
-    batch_size: int,
+    scoring: ScoringParams,
     pair: bool,
 ) -> pd.DataFrame:
     """One detector's windows at the profile operating point (`operating_points.COLUMNS`) with
@@ -115,7 +115,8 @@ def _member_decisions(
         )
     check_same(f"{name}.model", model.fingerprint, "the feature statistics", graphs.fingerprint)
     zero_shot = zero_shot_thresholds.set_index("model").loc[name, "threshold"]
-    outputs = detector_outputs(model, {SCENARIO: graphs}, batch_size)[SCENARIO]
+    steps = scoring.steps(model.kind)  # windows in a row an alarm needs
+    outputs = detector_outputs(model, {SCENARIO: graphs}, scoring.batch_size, steps)[SCENARIO]
     outputs = outputs.sort_values("window")
     scores = pd.DataFrame(
         {
@@ -162,7 +163,7 @@ def score_new_windows(
         raise ValueError(f"deploying {name!r} needs the models {missing}")
     if len(graphs) == 0:  # every capture too short or rejected: `report_inference` says which
         return pd.DataFrame(columns=SCORE_COLUMNS), pd.DataFrame(columns=IMPLICATED_COLUMNS)
-    batch_size = ScoringParams.model_validate(scoring).batch_size
+    scoring_params = ScoringParams.model_validate(scoring)
     pair = len(members) > 1
     windows = {SCENARIO: graphs.windows}
     nodes_of = window_nodes(frames, windows)
@@ -176,7 +177,7 @@ def score_new_windows(
             matches,
             profile_thresholds,
             zero_shot_thresholds,
-            batch_size,
+            scoring_params,
             pair,
         )
         mine = mine.assign(
@@ -184,7 +185,8 @@ def score_new_windows(
                 mine, zero_shot_nodes.astype(np.float64), profile_node_thresholds
             )
         )
-        nodes = node_outputs(models[member], {SCENARIO: graphs}, batch_size)[SCENARIO]
+        nodes = node_outputs(models[member], {SCENARIO: graphs}, scoring_params.batch_size)
+        nodes = nodes[SCENARIO]
         nodes = nodes.assign(model=member, scenario=SCENARIO)
         tables.append(implicated_nodes(mine, nodes_of, nodes))
         decided.append(mine.reset_index(drop=True))

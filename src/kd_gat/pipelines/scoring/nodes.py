@@ -67,11 +67,12 @@ def score_windows(
     """Per-window score and fusion state of `model` on train, val and each test scenario.
 
     Columns: `model` (the detector's name), `split` (train | val | test), `scenario` (train | val
-    | the test scenario), `window` (row of the store's window table), `label`, `score` and the
-    model's state columns.
+    | the test scenario), `window` (row of the store's window table), `label`, `score` (persisted:
+    `scoring.persistence`), `raw_score` and the model's state columns.
     """
     stores = _stores(graphs_val, graphs_test, graphs_train)
     _check(model, detector, stores)
-    outputs = detector_outputs(model, stores, ScoringParams.model_validate(params).batch_size)
+    p = ScoringParams.model_validate(params)
+    outputs = detector_outputs(model, stores, p.batch_size, p.steps(detector.kind))
     table = _table(outputs, detector)
     return table[FRONT + [c for c in table.columns if c not in FRONT]]
