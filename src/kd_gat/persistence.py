@@ -7,9 +7,11 @@ when it and its `k - 1` predecessors would all be flagged, so a single high-scor
 car's clean traffic neither raises an alarm nor, in a profile recording, sets the threshold; an
 attack, which spans many windows, still passes it one window later.
 
-Measured (`benchmarks/persistence.py`, set_01 → car B, 3 seeds): `vgae_student` at the profile
-point 0.843 ± 0.061 window F1 with k = 1, 0.956 ± 0.000 with k = 2; the GATs lose with it (their
-profile thresholds fall towards 0). Not yet applied by the pipelines.
+`scoring.persistence` sets k per model kind; `kd_gat.scoring.detector_outputs` applies it to every
+store a detector scores, and the exported detector (`kd_gat.bundle`) to every stream. Measured
+(`benchmarks/persistence.py`, set_01 → car B, 3 seeds): `vgae_student` at the profile point 0.843
+± 0.061 window F1 with k = 1, 0.956 ± 0.000 with k = 2; the GATs lose with it (their profile
+thresholds fall towards 0), so they keep k = 1.
 """
 
 from __future__ import annotations
