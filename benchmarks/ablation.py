@@ -145,6 +145,8 @@ def run_all(args: argparse.Namespace) -> None:
                         "dataset": datasets[set_name],
                         "calibration_root": str(calibration),
                         "training": {"seed": int(seed)},
+                        # the roster is cut: deploy what validation chooses among what is left
+                        "inference_detector": "validated",
                     }
                     started = time.perf_counter()
                     subprocess.run(

@@ -8,7 +8,7 @@ import pytest
 from kedro.io import AbstractDataset
 from matplotlib.figure import Figure
 
-from kd_gat import roster
+from kd_gat import deployment, roster
 from kd_gat.datasets.figures import FigureDataset
 from kd_gat.pipelines.reporting import create_pipeline
 from kd_gat.reporting import FUSION_MEMBERS, loss_name
@@ -149,8 +149,8 @@ def test_every_model_and_scenario_reaches_mlflow(reporting_run, evaluation_run) 
 def test_score_timelines_of_the_deployed_detector(reporting_run, evaluation_run, stage_params):
     """One figure per test scenario, a panel per capture: the deployed detector's scores at the
     profile operating point over time, with its threshold and the flagged windows."""
-    assert stage_params["inference"]["detector"] == "validated"  # the default: the choice
-    detector = evaluation_run["deployment_choice"]["detector"]
+    choice = evaluation_run["deployment_choice"]
+    detector = deployment.resolve(stage_params["inference"]["detector"], choice)
     scores = evaluation_run["window_scores"]
     mine = scores[(scores["model"] == detector) & (scores["operating_point"] == "profile")]
     figures = reporting_run["score_timelines"]
