@@ -37,33 +37,32 @@ SCENARIOS = {
 }
 
 
-def _persisted(scores: np.ndarray, windows: pd.DataFrame, k: int) -> np.ndarray:
-    """`kd_gat.persistence.persist` over windows sorted by capture and time."""
-    return persist(scores, follows(windows), k)
-
-
-def profile_thresholds(data: Path, dataset: str, name: str, k: int) -> dict[str, float]:
-    """Per profiled car: the threshold on the persisted scores of its calibrating windows."""
-    outputs = pd.read_parquet(data / f"07_model_output/{dataset}/{name}_profile_outputs.parquet")
-    budget = pd.read_csv(data / f"07_model_output/{dataset}/profile_thresholds.csv")
-    stores = GraphStoreMapDataset(str(data / f"05_model_input/{dataset}/calibration_graphs"))
-    graphs = stores.load()
-    thresholds = {}
+def profile_thresholds(
+    outputs: pd.DataFrame,
+    recordings: dict[str, pd.DataFrame],
+    budget: pd.DataFrame,
+    name: str,
+    ks: list[int],
+) -> dict[int, dict[str, float]]:
+    """Per `k` and profiled car: the threshold on the persisted scores of the car's calibrating
+    windows (`outputs`: the detector's profile outputs; `recordings`: each car's window table)."""
+    thresholds: dict[int, dict[str, float]] = {k: {} for k in ks}
     for vehicle, rows in outputs.groupby("vehicle"):
-        windows = graphs[vehicle].windows.iloc[rows["window"].to_numpy()]
+        windows = recordings[vehicle].iloc[rows["window"].to_numpy()]
         order = np.lexsort((windows["start_time"].to_numpy(), windows["capture"].astype(str)))
-        score = _persisted(rows["score"].to_numpy()[order], windows.iloc[order], k)
+        run = follows(windows.iloc[order])
         settled = ~rows["warmup"].to_numpy(bool)[order]
         allowed = budget.loc[
             (budget["model"] == name) & (budget["vehicle"] == vehicle), "allowed_alarms"
         ]
-        thresholds[vehicle] = budget_threshold(score[settled], int(allowed.iloc[0]))
+        for k in ks:
+            score = persist(rows["score"].to_numpy()[order], run, k)
+            thresholds[k][vehicle] = budget_threshold(score[settled], int(allowed.iloc[0]))
     return thresholds
 
 
-def test_windows(data: Path, dataset: str, scores: pd.DataFrame) -> pd.DataFrame:
+def test_windows(stores: dict, scores: pd.DataFrame) -> pd.DataFrame:
     """The window table rows (`graphs_test/<scenario>`) of `scores`' windows, in its order."""
-    stores = GraphStoreMapDataset(str(data / f"05_model_input/{dataset}/graphs_test")).load()
     parts = [
         stores[scenario].windows.iloc[group["window"].to_numpy()].assign(_at=group.index)
         for scenario, group in scores.groupby(scores["scenario"].astype(str))
@@ -73,15 +72,22 @@ def test_windows(data: Path, dataset: str, scores: pd.DataFrame) -> pd.DataFrame
 
 
 def measure(data: Path, dataset: str, car: str, ks: list[int]) -> pd.DataFrame:
-    scores = pd.read_parquet(data / f"07_model_output/{dataset}/window_scores.parquet")
+    inputs, results = data / f"05_model_input/{dataset}", data / f"07_model_output/{dataset}"
+    scores = pd.read_parquet(results / "window_scores.parquet")
     scores = scores[scores["operating_point"] == "profile"]
+    budget = pd.read_csv(results / "profile_thresholds.csv")
+    calibration = GraphStoreMapDataset(str(inputs / "calibration_graphs")).load()
+    recordings = {vehicle: store.windows for vehicle, store in calibration.items()}
+    tests = GraphStoreMapDataset(str(inputs / "graphs_test")).load()
     rows = []
     for name in roster.detector_names():
         mine = scores[scores["model"] == name].sort_values(["capture", "start_time"])
-        windows = test_windows(data, dataset, mine)
+        run = follows(test_windows(tests, mine))
+        outputs = pd.read_parquet(results / f"{name}_profile_outputs.parquet")
+        thresholds = profile_thresholds(outputs, recordings, budget, name, ks)
         for k in ks:
-            by_car = profile_thresholds(data, dataset, name, k)
-            score = _persisted(mine["score"].to_numpy(), windows, k)
+            by_car = thresholds[k]
+            score = persist(mine["score"].to_numpy(), run, k)
             own = mine["profile"].astype(object).map(by_car).astype(np.float64)
             threshold = np.where(mine["calibrated"].to_numpy(bool), own, mine["threshold"])
             flagged = score >= threshold

@@ -61,11 +61,19 @@ def _score_recordings(
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
-def _persisted_outputs(params: dict[str, Any], detector: Detector) -> Callable:
-    """`detector_outputs` with the detector's `scoring.persistence`."""
-    return partial(
-        detector_outputs, persistence=ScoringParams.model_validate(params).steps(detector.kind)
-    )
+def _score_windows(
+    model: nn.Module,
+    graphs: dict[str, GraphStore],
+    params: dict[str, Any],
+    profiles_params: dict[str, Any],
+    detector: Detector,
+    columns: list[str],
+) -> pd.DataFrame:
+    """`_score_recordings` of the detector's window scores, persisted over its
+    `scoring.persistence` windows in a row."""
+    steps = ScoringParams.model_validate(params).steps(detector.kind)
+    score = partial(detector_outputs, persistence=steps)
+    return _score_recordings(score, model, graphs, params, profiles_params, detector, columns)
 
 
 def score_profiles(
@@ -79,15 +87,7 @@ def score_profiles(
     """The detector's score on every window of every profile recording (`model`, `vehicle`,
     `window`, `score` (persisted: `scoring.persistence`), `raw_score`, `warmup`)."""
     columns = ["model", "vehicle", "window", "score", "raw_score", "warmup"]
-    table = _score_recordings(
-        _persisted_outputs(params, detector),
-        model,
-        calibration_graphs,
-        params,
-        profiles_params,
-        detector,
-        columns,
-    )
+    table = _score_windows(model, calibration_graphs, params, profiles_params, detector, columns)
     return table.astype({"score": np.float64}) if len(table) else table
 
 
@@ -119,15 +119,7 @@ def score_injected(
     """The detector's score on every window of the recordings with attacks injected (`model`,
     `vehicle`, `kind`, `window`, `label`, `score`; `kd_gat.injection`)."""
     columns = ["model", "vehicle", "window", "label", "score", "warmup"]
-    table = _score_recordings(
-        _persisted_outputs(params, detector),
-        model,
-        injected_graphs,
-        params,
-        profiles_params,
-        detector,
-        columns,
-    )
+    table = _score_windows(model, injected_graphs, params, profiles_params, detector, columns)
     kind = np.empty(len(table), dtype=object)
     windows = table["window"].to_numpy(np.int64)
     for vehicle, rows in table.groupby("vehicle").indices.items():

@@ -17,6 +17,16 @@ from .nodes import (
 
 _RAW = ["graphs_train_raw", "graphs_val_raw", "graphs_test_raw"]
 _STORES = ["graphs_train", "graphs_val", "graphs_test"]
+# what the windows of the profile recordings are built from, clean and with attacks injected
+_RECORDINGS = [
+    "calibration_frames",
+    "vehicle_profiles",
+    "calibration_matches",
+    "vocabulary",
+    "feature_stats",
+    "params:graphs",
+    "params:profiles",
+]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -48,29 +58,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 build_profile_graphs,
-                [
-                    "calibration_frames",
-                    "vehicle_profiles",
-                    "calibration_matches",
-                    "vocabulary",
-                    "feature_stats",
-                    "params:graphs",
-                    "params:profiles",
-                ],
+                _RECORDINGS,
                 ["calibration_graphs", "distillation_graphs"],
                 name="build_profile_graphs",
             ),
             Node(
                 build_injected_graphs,
-                [
-                    "calibration_frames",
-                    "vehicle_profiles",
-                    "calibration_matches",
-                    "vocabulary",
-                    "feature_stats",
-                    "params:graphs",
-                    "params:profiles",
-                ],
+                _RECORDINGS,
                 "injected_graphs",
                 name="build_injected_graphs",
             ),
