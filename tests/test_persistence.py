@@ -63,3 +63,27 @@ def test_follows_needs_the_same_capture_and_no_gap() -> None:
 def test_k_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         persist(np.zeros(3), np.ones(3, bool), 0)
+
+
+def test_a_stream_in_blocks_persists_like_one_table() -> None:
+    """`bundle.Persistence` over blocks of windows (one of them empty, as a block of frames too
+    short for a window gives) equals `follows` and `persist` over the whole table."""
+    from kd_gat.bundle import Persistence
+
+    rng = np.random.default_rng(7)
+    n = 60
+    start = np.cumsum(rng.integers(1, 60, n))
+    start[30:] -= start[30]  # a second capture from row 0
+    windows = pd.DataFrame(
+        {"capture": ["a"] * 30 + ["b"] * 30, "start_row": start, "end_row": start + 49}
+    )
+    scores = rng.random(n)
+    whole = persist(scores, follows(windows), 3)
+    stream = Persistence()
+    parts = []
+    for low, high in [(0, 7), (7, 7), (7, 30), (30, 31), (31, 60)]:
+        block = windows.iloc[low:high]
+        assert len(follows(block, stream.last)) == len(block)
+        parts.append(stream.persist("m", scores[low:high], stream.follows(block), 3))
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    assert not follows(windows).all()  # the table has breaks for the stream to carry

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from kd_gat.persistence import follows, persist
 
@@ -137,16 +136,16 @@ class Persistence:
     windows are persisted over (`ExportedDetector.decide`)."""
 
     tail: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-    last: Any = None  # the previous call's last window (`capture`, `start_row`, `end_row`)
+    last: tuple[str, int, int] | None = None  # the previous call's last window
+    # (`capture`, `start_row`, `end_row`)
 
     def follows(self, windows: Any) -> np.ndarray:
         """`kd_gat.persistence.follows` of a stream's next windows (a table with `capture`,
         `start_row`, `end_row`), the first judged against the previous call's last window."""
-        table = windows[["capture", "start_row", "end_row"]]
-        if self.last is not None:
-            table = pd.concat([self.last, table], ignore_index=True)
-        out = follows(table)[0 if self.last is None else 1 :]
-        self.last = windows[["capture", "start_row", "end_row"]].tail(1).reset_index(drop=True)
+        out = follows(windows, self.last)
+        if len(windows):
+            row = windows.iloc[-1]
+            self.last = (str(row["capture"]), int(row["start_row"]), int(row["end_row"]))
         return out
 
     def persist(self, member: str, raw: np.ndarray, follows: np.ndarray, k: int) -> np.ndarray:

@@ -58,21 +58,27 @@ def _spread(starts: np.ndarray, gaps: np.ndarray, duration: float) -> tuple[np.n
     return starts[attack] + step * gaps[attack], attack
 
 
-def _targets(frames: pd.DataFrame, n_attacks: int, top_ids: int) -> tuple[np.ndarray, np.ndarray]:
-    """The spoofed ID of each attack (cycling over the most frequent IDs) and its median gap."""
+def targets(frames: pd.DataFrame, top_ids: int) -> tuple[np.ndarray, np.ndarray]:
+    """A recording's most frequent IDs (the spoofed and replayed ones), most frequent first,
+    and the median gap of each."""
     counts = frames["can_id"].value_counts(sort=True)
     top = counts.index.to_numpy(np.int64)[: max(1, min(top_ids, len(counts)))]
     ordered = frames[["can_id", "timestamp"]].sort_values(["can_id", "timestamp"], kind="stable")
     gap = ordered["timestamp"].diff().where(ordered["can_id"].diff() == 0)
     median_gap = gap.groupby(ordered["can_id"].to_numpy()).median()
-    targets = top[np.arange(n_attacks) % len(top)]
-    return targets, median_gap.reindex(targets).to_numpy(np.float64)
+    return top, median_gap.reindex(top).to_numpy(np.float64)
 
 
-def inject(frames: pd.DataFrame, kind: str, p: InjectionParams) -> pd.DataFrame:
+def inject(
+    frames: pd.DataFrame,
+    kind: str,
+    p: InjectionParams,
+    top: tuple[np.ndarray, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """One recording's frames (one capture, attack-free) with `kind` injected: a copy named
     `<capture>+<kind>`, in time order, `attack` 1 on injected frames and 0 on the originals,
-    `attack_kind` the kind, `row` the frame's position in the copy."""
+    `attack_kind` the kind, `row` the frame's position in the copy. `top`: the recording's
+    `targets` when already known (spoof and replay attacks cycle over them)."""
     if kind not in KINDS:
         raise ValueError(f"unknown injected attack {kind!r}: one of {', '.join(KINDS)}")
     captures = frames["capture"].astype(str).unique()
@@ -92,10 +98,11 @@ def inject(frames: pd.DataFrame, kind: str, p: InjectionParams) -> pd.DataFrame:
         )
         dlc = np.full(n, 8, np.uint8)
     else:
-        targets, periods = _targets(frames, len(starts), p.top_ids)
-        gaps = np.maximum(np.nan_to_num(periods, nan=p.every_s) / p.rate_factor, p.dos_gap_s)
+        ids, periods = top if top is not None else targets(frames, p.top_ids)
+        cycle = np.arange(len(starts)) % len(ids)
+        gaps = np.maximum(np.nan_to_num(periods[cycle], nan=p.every_s) / p.rate_factor, p.dos_gap_s)
         times, attack = _spread(starts, gaps, p.duration_s)
-        ids = targets[attack]
+        ids = ids[cycle][attack]
         if kind == "spoof":
             payload = np.full((len(times), 8), 0xFF, np.uint8)
             dlc = np.full(len(times), 8, np.uint8)
@@ -125,8 +132,9 @@ def inject(frames: pd.DataFrame, kind: str, p: InjectionParams) -> pd.DataFrame:
 def inject_recordings(frames: pd.DataFrame, p: InjectionParams) -> pd.DataFrame:
     """Every recording of `frames` (profile recordings) once per kind of `p.kinds`."""
     parts = [
-        inject(recording, kind, p)
+        inject(recording, kind, p, top)
         for _, recording in frames.groupby("capture", observed=True, sort=True)
+        for top in [targets(recording, p.top_ids)]
         for kind in p.kinds
     ]
     return pd.concat(parts, ignore_index=True) if parts else frames.iloc[:0]

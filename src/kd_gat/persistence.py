@@ -20,16 +20,21 @@ import numpy as np
 import pandas as pd
 
 
-def follows(windows: pd.DataFrame) -> np.ndarray:
+def follows(windows: pd.DataFrame, previous: tuple[str, int, int] | None = None) -> np.ndarray:
     """Per window of a window table (`capture`, `start_row`, `end_row`, in store order): whether
     it directly follows the window before it, same capture, starting after it and no later
-    than the frame after its end."""
+    than the frame after its end. `previous` (`capture`, `start_row`, `end_row`): the window
+    before the table's first (a stream's previous block), None when there is none."""
     capture = windows["capture"].astype(str).to_numpy()
     start = windows["start_row"].to_numpy(np.int64)
     end = windows["end_row"].to_numpy(np.int64)
-    out = np.zeros(len(windows), dtype=bool)
+    if previous is not None:
+        capture = np.concatenate([np.asarray([previous[0]], dtype=capture.dtype), capture])
+        start = np.concatenate([[previous[1]], start])
+        end = np.concatenate([[previous[2]], end])
+    out = np.zeros(len(capture), dtype=bool)
     out[1:] = (capture[1:] == capture[:-1]) & (start[1:] > start[:-1]) & (start[1:] <= end[:-1] + 1)
-    return out
+    return out if previous is None else out[1:]
 
 
 def persist(scores: np.ndarray, follows: np.ndarray, k: int) -> np.ndarray:

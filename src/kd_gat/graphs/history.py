@@ -40,6 +40,7 @@ builder can read them on a buffer that keeps only the last frames.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,6 +125,86 @@ def _in_frame_order(
     return aligned
 
 
+Carried = Callable[[str, np.ndarray], np.ndarray]
+
+
+def _grouped_history(
+    order: np.ndarray,
+    start: np.ndarray,
+    timestamp: np.ndarray,
+    payload: np.ndarray,
+    carried: Carried,
+    base: int = 0,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The history columns of frames grouped into runs (one per history) by `order`, each run
+    in time order (`start`: True where the sorted frames start a run).
+
+    `carried(name, own)` gives per run the value of the `HistoryState` row `name` that the run
+    continues, or `own` (the run's own first values) where it starts afresh; `base` is the
+    absolute index of the first frame at hand. Returns the columns in `order` (`first`
+    relative to `base`) and the per-run values a `HistoryState` keeps (`first` absolute).
+    """
+    n = len(order)
+    run_first = np.flatnonzero(start)
+    last = np.ones(n, dtype=bool)
+    last[:-1] = start[1:]
+    run_last = np.flatnonzero(last)
+    run_of = np.cumsum(start) - 1
+    count_before = carried("count", np.zeros(len(run_first), np.int64))
+    k = np.arange(n, dtype=np.int64) - run_first[run_of] + count_before[run_of]
+
+    t = timestamp[order]
+    t_prev = np.roll(t, 1)
+    t_prev[run_first] = carried("t_last", t[run_first])
+    t_first = carried("t_first", t[run_first])
+    gap = t - t_prev
+    period, iat_ratio = _period_and_ratio(t_prev, t_first[run_of], gap, k)
+
+    p = payload[order]
+    p_prev = np.roll(p, 1)
+    p_prev[run_first] = carried("payload", p[run_first])  # a new history: xor 0
+    xor = np.bitwise_xor(p, p_prev)
+    change = (xor != 0).astype(np.float64)
+    flip = np.bitwise_count(xor).astype(np.float64) / 64.0
+
+    def excess(values: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """values − the run's mean over its earlier transitions (k ≥ 2), and the run's sum."""
+        before = np.cumsum(values) - values
+        before -= before[run_first][run_of]
+        before += carried(name, np.zeros(len(run_first)))[run_of]  # exact: dyadic values
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = before / (k - 1)
+        return np.where(k >= 2, values - mean, 0.0), before[run_last] + values[run_last]
+
+    change_excess, change_sum = excess(change, "change_sum")
+    flip_excess, flip_sum = excess(flip, "flip_sum")
+    first = carried("first", base + order[run_first])
+    columns = {
+        "iat_ratio": iat_ratio,
+        "change_excess": change_excess,
+        "flip_excess": flip_excess,
+        "period": period,
+        "first": first[run_of] - base,
+        "seen": k,
+        "gap": np.where(k >= 1, gap, np.nan),
+    }
+    runs = {
+        "count": count_before + (run_last - run_first + 1),
+        "t_first": t_first,
+        "t_last": t[run_last],
+        "payload": p[run_last],
+        "change_sum": change_sum,
+        "flip_sum": flip_sum,
+        "first": first,
+    }
+    return columns, runs
+
+
+def _afresh(_name: str, own: np.ndarray) -> np.ndarray:
+    """`Carried` for histories that start in the frames at hand."""
+    return own
+
+
 def frame_history(
     capture: np.ndarray,
     timestamp: np.ndarray,
@@ -143,45 +224,9 @@ def frame_history(
     capture_run = np.cumsum(new_capture) - 1  # ascending in frame order, whatever the codes
     capture_start = np.flatnonzero(new_capture)[capture_run]
     order, key, tracked = _state_keys(capture_run, can_id, max_tracked_ids)
-    start = _run_starts(key)
-    run_first = np.flatnonzero(start)
-    run_of = np.cumsum(start) - 1
-    k = np.arange(n, dtype=np.int64) - run_first[run_of]  # frames of the ID before this one
-
-    t = timestamp[order]
-    gap = np.zeros(n)
-    gap[1:] = np.diff(t)
-    t_prev = np.roll(t, 1)
-    period, iat_ratio = _period_and_ratio(t_prev, t[run_first[run_of]], gap, k)
-
-    p = payload[order]
-    xor = np.zeros(n, dtype=np.uint64)
-    np.bitwise_xor(p[1:], p[:-1], out=xor[1:])
-    xor[start] = 0
-    change = (xor != 0).astype(np.float64)
-    flip = np.bitwise_count(xor).astype(np.float64) / 64.0
-
-    def excess(values: np.ndarray) -> np.ndarray:
-        """values − the run's mean of the values of its earlier transitions (k ≥ 2)."""
-        total = np.cumsum(values)
-        before = total - values  # sum over the run's earlier frames (its first frame adds 0)
-        before -= (total - values)[run_first][run_of]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = before / (k - 1)
-        return np.where(k >= 2, values - mean, 0.0)
-
-    out = {
-        "iat_ratio": iat_ratio,
-        "change_excess": excess(change),
-        "flip_excess": excess(flip),
-        "period": period,
-        "first": order[run_first][run_of],
-        "seen": k,
-        "gap": np.where(k >= 1, gap, np.nan),
-    }
-    aligned = _in_frame_order(out, order, tracked)
+    columns, _ = _grouped_history(order, _run_starts(key), timestamp, payload, _afresh)
     return FrameHistory(
-        **aligned,
+        **_in_frame_order(columns, order, tracked),
         tracked=tracked,
         capture_start=capture_start,
         capture_t0=timestamp[capture_start],
@@ -189,6 +234,8 @@ def frame_history(
 
 
 OVERFLOW_KEY = np.iinfo(np.int64).max  # the state key of the shared history of untracked IDs
+# per-ID rows of a `HistoryState` after its `key`, as `_grouped_history` names them
+STATE_ROWS = ("count", "t_first", "t_last", "payload", "change_sum", "flip_sum", "first")
 
 
 @dataclass(frozen=True)
@@ -266,7 +313,7 @@ def _tracked_in_block(state: HistoryState, can_id: np.ndarray) -> np.ndarray:
     if limit is None:
         return np.ones(len(can_id), dtype=bool)
     ids = state.key[: state.n_tracked]
-    known = _isin_sorted(ids, can_id)
+    known = _lookup(ids, can_id)[1]
     room = limit - len(ids)
     if room <= 0 or known.all():
         return known
@@ -274,15 +321,15 @@ def _tracked_in_block(state: HistoryState, can_id: np.ndarray) -> np.ndarray:
     if len(new_ids) <= room:
         return np.ones(len(can_id), dtype=bool)
     admitted = np.sort(new_ids[np.argsort(first_at, kind="stable")[:room]])
-    return known | _isin_sorted(admitted, can_id)
+    return known | _lookup(admitted, can_id)[1]
 
 
-def _isin_sorted(sorted_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """`np.isin` against a sorted array, by `searchsorted`."""
+def _lookup(sorted_ids: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each value sits in a sorted array (`searchsorted`), and whether it is there."""
     if len(sorted_ids) == 0:
-        return np.zeros(len(values), dtype=bool)
+        return np.zeros(len(values), np.int64), np.zeros(len(values), dtype=bool)
     at = np.minimum(np.searchsorted(sorted_ids, values), len(sorted_ids) - 1)
-    return sorted_ids[at] == values
+    return at, sorted_ids[at] == values
 
 
 def continue_history(
@@ -306,81 +353,27 @@ def continue_history(
     key = np.where(tracked, can_id, OVERFLOW_KEY)
     order = np.argsort(key, kind="stable")
     start = _run_starts(key[order])
-    run_first = np.flatnonzero(start)
-    run_last = np.append(run_first[1:], n) - 1
-    run_key = key[order][run_first]
-    run_of = np.cumsum(start) - 1
-    # each run's row of the state, if it has one
-    row = np.minimum(np.searchsorted(state.key, run_key), max(len(state.key) - 1, 0))
-    has = state.key[row] == run_key if len(state.key) else np.zeros(len(run_key), dtype=bool)
+    run_key = key[order][start]
+    row, has = _lookup(state.key, run_key)  # each run's row of the state, if it has one
+    held = dict(zip(STATE_ROWS, state._rows()[1:], strict=True))
 
-    def carried(values: np.ndarray, otherwise: np.ndarray | float) -> np.ndarray:
-        """Per run: the state's value where it has a row, else `otherwise`."""
-        if len(values) == 0:
-            return np.broadcast_to(np.asarray(otherwise, values.dtype), run_key.shape).copy()
-        return np.where(has, values[row], otherwise)
+    def carried(name: str, own: np.ndarray) -> np.ndarray:
+        """Per run: the state's value where it has a row, else the run's own."""
+        values = held[name]
+        return np.where(has, values[row], own) if len(values) else own
 
-    count_before = carried(state.count, 0)
-    k = np.arange(n, dtype=np.int64) - run_first[run_of] + count_before[run_of]
-
-    t = timestamp[order]
-    t_prev = np.roll(t, 1)
-    t_prev[run_first] = carried(state.t_last, t[run_first])
-    t_first = carried(state.t_first, t[run_first])
-    gap = t - t_prev
-    period, iat_ratio = _period_and_ratio(t_prev, t_first[run_of], gap, k)
-
-    p = payload[order]
-    p_prev = np.roll(p, 1)
-    p_prev[run_first] = carried(state.payload, p[run_first])  # a new ID: xor 0
-    xor = np.bitwise_xor(p, p_prev)
-    change = (xor != 0).astype(np.float64)
-    flip = np.bitwise_count(xor).astype(np.float64) / 64.0
-
-    def excess(values: np.ndarray, carried_sum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """values − the run's mean over its earlier transitions, and the run's new sums."""
-        before = np.cumsum(values) - values
-        before -= before[run_first][run_of]
-        before += carried_sum[run_of]  # exact: dyadic values (see the module docstring)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = before / (k - 1)
-        return np.where(k >= 2, values - mean, 0.0), before[run_last] + values[run_last]
-
-    change_excess, change_sum = excess(change, carried(state.change_sum, 0.0))
-    flip_excess, flip_sum = excess(flip, carried(state.flip_sum, 0.0))
-    first = carried(state.first, base + order[run_first])
-
-    out = {
-        "iat_ratio": iat_ratio,
-        "change_excess": change_excess,
-        "flip_excess": flip_excess,
-        "period": period,
-        "first": first[run_of] - base,
-        "seen": k,
-        "gap": np.where(k >= 1, gap, np.nan),
-    }
-    aligned = _in_frame_order(out, order, tracked)
+    columns, runs = _grouped_history(order, start, timestamp, payload, carried, base)
     history = FrameHistory(
-        **aligned,
+        **_in_frame_order(columns, order, tracked),
         tracked=tracked,
         capture_start=np.full(n, state.start_index - base, dtype=np.int64),
         capture_t0=np.full(n, t0),
     )
-
-    runs = (
-        run_key,
-        count_before + (run_last - run_first + 1),
-        t_first,
-        t[run_last],
-        p[run_last],
-        change_sum,
-        flip_sum,
-        first,
-    )
     untouched = np.ones(len(state.key), dtype=bool)
     untouched[row[has]] = False
+    after = (run_key, *(runs[name] for name in STATE_ROWS))
     merged = [
-        np.concatenate([old[untouched], new]) for old, new in zip(state._rows(), runs, strict=True)
+        np.concatenate([old[untouched], ran]) for old, ran in zip(state._rows(), after, strict=True)
     ]
     by_key = np.argsort(merged[0], kind="stable")
     rows = [values[by_key] for values in merged]
