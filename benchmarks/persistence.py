@@ -1,6 +1,7 @@
 """Alarm persistence at the profile operating point, measured on finished runs.
 
     python benchmarks/persistence.py --run <project>:<dataset>:<car> [--run ...] [--k 1,2,3]
+        [--warmup-s 3]
 
 A window's persisted score is the lowest of its own and its capture's `k - 1` previous windows'
 scores (`kd_gat.persistence`): an alarm needs `k` windows in a row over the threshold. One
@@ -13,8 +14,10 @@ For each run (the `data/` of a finished `kedro run` of the whole roster: `window
 profiled car is set again on the persisted scores of its calibrating windows, under the run's own
 budget (`allowed_alarms` of `profile_thresholds`, `kd_gat.profiles.budget_threshold`); test
 windows calibrated to a profile take that threshold, the others keep the run's zero-shot one.
-Printed per detector: window F1, flagged benign windows, and the share of windows flagged, on
-the unseen car's test_04 and the known car's test_01. Nothing is trained or scored again.
+`--warmup-s`: no alarm from a test window that ends within its capture's first seconds (as
+`kd_gat.operating_points` decides, for runs made before it did; 0: none). Printed per detector:
+window F1, flagged benign windows, and the share of windows flagged, on the unseen car's test_04
+and the known car's test_01. Nothing is trained or scored again.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from sklearn.metrics import f1_score
 from kd_gat import roster
 from kd_gat.datasets.graph_store import GraphStoreMapDataset
 from kd_gat.persistence import follows, persist
-from kd_gat.profiles import budget_threshold
+from kd_gat.profiles import budget_threshold, warmup_windows
 
 SCENARIOS = {
     "unseen": "test_04_unknown_vehicle_unknown_attack",
@@ -71,7 +74,9 @@ def test_windows(stores: dict, scores: pd.DataFrame) -> pd.DataFrame:
     return table.loc[scores.index].reset_index(drop=True)
 
 
-def measure(data: Path, dataset: str, car: str, ks: list[int]) -> pd.DataFrame:
+def measure(
+    data: Path, dataset: str, car: str, ks: list[int], warmup_s: float = 0.0
+) -> pd.DataFrame:
     inputs, results = data / f"05_model_input/{dataset}", data / f"07_model_output/{dataset}"
     scores = pd.read_parquet(results / "window_scores.parquet")
     scores = scores[scores["operating_point"] == "profile"]
@@ -82,7 +87,9 @@ def measure(data: Path, dataset: str, car: str, ks: list[int]) -> pd.DataFrame:
     rows = []
     for name in roster.detector_names():
         mine = scores[scores["model"] == name].sort_values(["capture", "start_time"])
-        run = follows(test_windows(tests, mine))
+        windows = test_windows(tests, mine)
+        run = follows(windows)
+        settled = ~warmup_windows(windows, warmup_s)
         outputs = pd.read_parquet(results / f"{name}_profile_outputs.parquet")
         thresholds = profile_thresholds(outputs, recordings, budget, name, ks)
         for k in ks:
@@ -90,7 +97,7 @@ def measure(data: Path, dataset: str, car: str, ks: list[int]) -> pd.DataFrame:
             score = persist(mine["score"].to_numpy(), run, k)
             own = mine["profile"].astype(object).map(by_car).astype(np.float64)
             threshold = np.where(mine["calibrated"].to_numpy(bool), own, mine["threshold"])
-            flagged = score >= threshold
+            flagged = (score >= threshold) & settled
             row = {"dataset": dataset, "car": car, "model": name, "k": k}
             for key, scenario in SCENARIOS.items():
                 part = (mine["scenario"].astype(str) == scenario).to_numpy()
@@ -106,13 +113,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", action="append", required=True, help="PROJECT:DATASET:CAR")
     parser.add_argument("--k", default="1,2,3")
+    parser.add_argument("--warmup-s", type=float, default=0.0)
     parser.add_argument("--out", default=None, help="CSV of every row")
     args = parser.parse_args()
     ks = [int(k) for k in args.k.split(",")]
     tables = []
     for spec in args.run:
         project, dataset, car = spec.split(":")
-        tables.append(measure(Path(project) / "data", dataset, car, ks))
+        tables.append(measure(Path(project) / "data", dataset, car, ks, args.warmup_s))
     table = pd.concat(tables, ignore_index=True)
     if args.out:
         table.to_csv(args.out, index=False)

@@ -224,13 +224,14 @@ def evaluate_baseline(
     events: pd.DataFrame,
     evaluation: dict[str, Any],
     false_alarms_per_hour: float,
+    warmup_s: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """`metrics`, `field_metrics` and the thresholds of each model, as the evaluation computes
     them: validation threshold (`choose_threshold` on the val windows), profile thresholds
     (`calibrate`: the false-alarm budget over the `minutes` each profiled car's calibrating
     windows cover, on their scores after warm-up, `profile_scores[model][vehicle]`), both
-    operating points (`with_operating_points`), then `metrics_table` and `field_metrics` per
-    operating point with `calibrated_share`."""
+    operating points (`with_operating_points`: no alarm in a capture's first `warmup_s`), then
+    `metrics_table` and `field_metrics` per operating point with `calibrated_share`."""
     budget, points, parts = [], [], []
     for name, table in outputs.items():
         val = table[table["split"] == "val"]
@@ -244,7 +245,7 @@ def evaluate_baseline(
     columns = ["model", "scenario", "window", "label", "score", "threshold"]
     validation = pd.concat(parts, ignore_index=True)[columns]
     thresholds = pd.DataFrame(budget, columns=THRESHOLD_COLUMNS)
-    table = with_operating_points(validation, test_windows, matches, thresholds)
+    table = with_operating_points(validation, test_windows, matches, thresholds, warmup_s)
     metrics = metrics_table(table)
     field = []
     for point, scores in table.groupby("operating_point", sort=True):
@@ -362,6 +363,7 @@ def main() -> None:
         events,
         params["evaluation"],
         params["profiles"]["false_alarms_per_hour"],
+        params["profiles"]["warmup_s"],
     )
     t3 = time.perf_counter()
 

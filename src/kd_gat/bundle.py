@@ -15,9 +15,10 @@ A bundle is a folder (`kedro run --pipelines export` writes `data/06_models/<dat
 graph arrays (`kd_gat.graphs`) in, the decision of every window and the IDs it implicates out,
 by the rule batch inference applies (`kd_gat.pipelines.inference.nodes`): a window takes each
 member's threshold on its car's profile once the capture is matched and the window ends after
-`matched_from` (calibrated), the zero-shot threshold otherwise; a pair flags a window when either
-member does, each at half its car's budget once calibrated; a flagged window implicates the IDs
-whose node score reaches the node threshold, or its top node when none does.
+`matched_from` (calibrated), the zero-shot threshold otherwise; a window that ends within its
+capture's first `warmup_s` raises no alarm; a pair flags a window when either member does, each
+at half its car's budget once calibrated; a flagged window implicates the IDs whose node score
+reaches the node threshold, or its top node when none does.
 """
 
 from __future__ import annotations
@@ -98,18 +99,21 @@ def make_manifest(
     thresholds: dict[str, list[dict[str, Any]]],
     parity: dict[str, Any],
     provenance: dict[str, Any],
+    warmup_s: float = 0.0,
 ) -> dict[str, Any]:
     """The manifest of a bundle (JSON-able; NaN where a threshold is unknown).
 
     `members`: name → kind, file, sha256, bytes, parameters; `graphs`: window_size, stride,
     tail_policy, node_features, edge_features, max_tracked_ids, known_after; `profiles`: the
     `vehicle_profiles` dict's profiles; `matching`: match_seconds, min_count, min_jaccard;
-    `thresholds`: the calibration stage's `profile`, `node` and `zero_shot` tables as records.
+    `thresholds`: the calibration stage's `profile`, `node` and `zero_shot` tables as records;
+    `warmup_s`: no alarm from a window that ends within its capture's first `warmup_s`.
     """
     return {
         "format": FORMAT,
         "detector": detector,
         "rule": ALARM_OR if len(members) > 1 else "single",
+        "warmup_s": float(warmup_s),
         "members": {
             name: member
             | {
@@ -222,6 +226,11 @@ class ExportedDetector:
     def name(self) -> str:
         return self.manifest["detector"]
 
+    @property
+    def warmup_s(self) -> float:
+        """A window ending within its capture's first `warmup_s` raises no alarm."""
+        return float(self.manifest.get("warmup_s", 0.0))
+
     def inputs(self, graphs, standardised: bool = False) -> dict[str, np.ndarray]:
         """The ONNX inputs of graph arrays (`kd_gat.graphs.builder.GraphArrays`, or a
         `GraphStore`): raw features, or already `standardised` (a store of the graphs stage)."""
@@ -273,13 +282,16 @@ class ExportedDetector:
         standardised: bool = False,
         follows: np.ndarray | None = None,
         history: Persistence | None = None,
+        settled: np.ndarray | None = None,
     ) -> Decisions:
         """Decisions for windows of one capture matched to `profile` (None: unmatched);
         `reads_profile`: per window, whether it ends at or after the match. A member with
         `persistence` k > 1 scores each window with the lowest raw score of it and its k - 1
         predecessors (`kd_gat.persistence`): `follows` says which window directly follows the
         one before it (None: all but the first), `history` carries the last raw scores from
-        one call to the next of a stream (the first window follows them when `follows[0]`)."""
+        one call to the next of a stream (the first window follows them when `follows[0]`).
+        `settled`: per window, whether it ends after its capture's warm-up (`warmup_s`); a window
+        that does not raises no alarm (threshold +inf). None: every window is settled."""
         reads_profile = np.asarray(reads_profile, dtype=bool)
         node_ptr = graphs.node_ptr
         n = len(node_ptr) - 1
@@ -291,6 +303,8 @@ class ExportedDetector:
             k = int(self.manifest["members"][name].get("persistence", 1))
             score = (history or Persistence()).persist(name, raw, follows, k)
             threshold, node_threshold, calibrated = self._thresholds(name, profile, reads_profile)
+            if settled is not None:
+                threshold = np.where(settled, threshold, np.inf)
             flagged = score >= threshold
             implicated = flagged[window_of] & (node_score >= node_threshold[window_of])
             silent = flagged & (np.bincount(window_of, implicated, len(score)) == 0)

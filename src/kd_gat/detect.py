@@ -144,6 +144,7 @@ def alert_lines(
         table["uses_profile"].to_numpy(),
         follows=history.follows(table.assign(capture="stream")),
         history=history,
+        settled=table["end_time"].to_numpy(np.float64) >= stream.t0 + detector.warmup_s,
     )
     node_window = np.repeat(np.arange(len(table)), np.diff(out.graphs.node_ptr))
     on = np.flatnonzero(decisions.implicated)
@@ -159,7 +160,8 @@ def alert_lines(
                 "window": int(row.ordinal),
                 "start_time": float(row.start_time),
                 "score": float(decisions.score[w]),
-                "threshold": float(decisions.threshold[w]),
+                # warming up (+inf): no threshold, no alarm
+                "threshold": _finite_or_none(decisions.threshold[w]),
                 "decision": int(decisions.decision[w]),
                 "profile": stream.profile if row.uses_profile else None,
                 "calibrated": bool(decisions.calibrated[w]),
@@ -169,15 +171,21 @@ def alert_lines(
     return records
 
 
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
 def format_line(record: dict, as_json: bool) -> str:
     if as_json:
         return json.dumps(record)
     mark = "ALERT" if record["decision"] else "ok"
     point = f"profile {record['profile']}" if record["calibrated"] else "zero-shot"
     ids = " ".join(record["ids"])
+    threshold = record["threshold"]
+    judged = "warming up" if threshold is None else f"threshold {threshold:.4g}"
     return (
         f"{record['time']:.6f} window {record['window']} score {record['score']:.4g} "
-        f"threshold {record['threshold']:.4g} {mark} {point}" + (f" ids {ids}" if ids else "")
+        f"{judged} {mark} {point}" + (f" ids {ids}" if ids else "")
     )
 
 

@@ -420,13 +420,19 @@ def alarm_rate(
     return rate, upper
 
 
-def best_f1(labels: np.ndarray, scores: np.ndarray) -> float:
+def best_f1(labels: np.ndarray, scores: np.ndarray, live: np.ndarray | None = None) -> float:
     """Highest window F1 over all thresholds (sklearn's precision-recall curve); NaN without an
-    attack window."""
+    attack window. `live`: the windows that may raise an alarm (not warming up: finite
+    threshold); the others rank below every live window, so no threshold but the lowest flags
+    them."""
     labels = np.asarray(labels).astype(np.int64)
     if not labels.any():
         return float("nan")
-    precision, recall, _ = precision_recall_curve(labels, np.asarray(scores, dtype=np.float64))
+    scores = np.asarray(scores, dtype=np.float64)
+    if live is not None and np.any(live) and not np.all(live):
+        live = np.asarray(live, dtype=bool)
+        scores = np.where(live, scores, scores[live].min() - 1.0)
+    precision, recall, _ = precision_recall_curve(labels, scores)
     total = precision + recall
     f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
     return float(f1.max())
@@ -486,7 +492,9 @@ def _summarise(
 ) -> pd.DataFrame:
     """Metrics per group of `keys` (`METRIC_COLUMNS`) from the per-capture counts."""
     table = counts.groupby(keys, sort=True, observed=True)[_ADDITIVE].sum().reset_index()
-    thresholds = decisions.groupby(SCENARIO_KEYS, sort=True)["threshold"].median()
+    finite = decisions["threshold"].where(np.isfinite(decisions["threshold"]))  # +inf: warm-up
+    thresholds = finite.groupby([decisions[k] for k in SCENARIO_KEYS], sort=True).median()
+    thresholds = thresholds.rename("threshold")
     table = table.merge(thresholds.reset_index(), on=SCENARIO_KEYS, how="left")
     latency = (
         detections[detections["detected"].to_numpy(bool)]
@@ -495,8 +503,12 @@ def _summarise(
         .reset_index()
     )
     best = (
-        decisions.groupby(keys, sort=True, observed=True)[["label", "score"]]
-        .apply(lambda g: best_f1(g["label"].to_numpy(), g["score"].to_numpy()))
+        decisions.groupby(keys, sort=True, observed=True)[["label", "score", "threshold"]]
+        .apply(
+            lambda g: best_f1(
+                g["label"].to_numpy(), g["score"].to_numpy(), np.isfinite(g["threshold"].to_numpy())
+            )
+        )
         .rename("window_f1_best")
         .reset_index()
     )

@@ -37,11 +37,18 @@ def detection_rate_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr: float) ->
     return float(tprs[fprs <= fpr].max(initial=0.0))
 
 
+def _median_finite(threshold: float | np.ndarray) -> float:
+    finite = np.asarray(threshold, dtype=np.float64).ravel()
+    finite = finite[np.isfinite(finite)]
+    return float(np.median(finite)) if len(finite) else math.nan
+
+
 def binary_metrics(
     labels: np.ndarray, scores: np.ndarray, threshold: float | np.ndarray
 ) -> dict[str, float]:
     """Every metric of one detector on one set of windows; decisions are `score >= threshold`
-    (one threshold, or one per window; `threshold` reports their median)."""
+    (one threshold, or one per window; `threshold` reports the median of the finite ones: +inf
+    is a window that may raise no alarm, `kd_gat.operating_points`)."""
     labels = np.asarray(labels).astype(int)
     scores = np.asarray(scores, dtype=np.float64)
     pred = (scores >= threshold).astype(int)
@@ -57,7 +64,7 @@ def binary_metrics(
         "auroc": skm.roc_auc_score(labels, scores) if both else math.nan,
         "auprc": skm.average_precision_score(labels, scores) if both else math.nan,
         **{k: detection_rate_at_fpr(labels, scores, v) for k, v in FPR_TARGETS.items()},
-        "threshold": float(np.median(threshold)) if np.size(threshold) else math.nan,
+        "threshold": _median_finite(threshold),
         "tp": tp,
         "fp": fp,
         "tn": tn,

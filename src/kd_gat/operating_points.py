@@ -14,6 +14,12 @@ A detector ranks windows; where it draws the line decides what a user sees. Two 
   with no profile threshold, such as a fusion method) keeps its zero-shot threshold and is marked
   uncalibrated.
 
+At both points a window that ends within its capture's first `warmup_s` seconds (the
+calibration's `profiles.warmup_s`) raises no alarm: its threshold is +inf. The history features
+measure each ID against its own past, which a capture's first seconds do not have yet; the
+profile thresholds were set without those windows, so no threshold covers them (measured: the
+VGAEs' highest scores on clean test traffic are all there).
+
 Both are computed without reading a label: shuffling the test labels changes no threshold.
 
 `alarm_or` adds the alarm-level baseline of a VGAE and a GAT: a window is flagged when either
@@ -32,6 +38,7 @@ import pandas as pd
 
 from kd_gat.localisation import node_threshold
 from kd_gat.metrics import choose_threshold
+from kd_gat.profiles import warmup_windows
 
 VALIDATION, PROFILE = "validation", "profile"
 OPERATING_POINTS = (VALIDATION, PROFILE)
@@ -103,13 +110,28 @@ def profile_thresholds_per_window(
     windows: Mapping[str, pd.DataFrame],
     matches: pd.DataFrame,
     thresholds: pd.DataFrame,
+    warmup_s: float = 0.0,
 ) -> pd.DataFrame:
     """`window_scores` (model, scenario, window, label, score, zero-shot `threshold`) at the
-    profile operating point: `threshold` per window, `profile` (the capture's match or None) and
-    `calibrated`. `matches`: capture, profile, matched_from; `thresholds`: model, vehicle,
-    threshold. Raises when a scored window has no row in `windows`."""
+    profile operating point: `threshold` per window (+inf in its capture's first `warmup_s`),
+    `profile` (the capture's match or None) and `calibrated`. `matches`: capture, profile,
+    matched_from; `thresholds`: model, vehicle, threshold. Raises when a scored window has no
+    row in `windows`."""
+    return _profile_table(window_scores, windows, matches, thresholds, warmup_s)[COLUMNS]
+
+
+def _profile_table(
+    window_scores: pd.DataFrame,
+    windows: Mapping[str, pd.DataFrame],
+    matches: pd.DataFrame,
+    thresholds: pd.DataFrame,
+    warmup_s: float,
+) -> pd.DataFrame:
+    """`profile_thresholds_per_window` with its `warmup` column."""
+    meta = _window_meta(windows)
+    meta["warmup"] = warmup_windows(meta, warmup_s)
     table = window_scores.astype({"scenario": object, "window": np.int64}).merge(
-        _window_meta(windows), on=["scenario", "window"], how="left", validate="many_to_one"
+        meta, on=["scenario", "window"], how="left", validate="many_to_one"
     )
     if table["capture"].isna().any():
         example = table.loc[table["capture"].isna(), KEYS].head(3).to_dict("records")
@@ -128,12 +150,14 @@ def profile_thresholds_per_window(
         & table["profile_threshold"].notna().to_numpy()
         & (table["end_time"].to_numpy(np.float64) >= table["matched_from"].to_numpy(np.float64))
     )
+    warmup = table["warmup"].to_numpy(bool)
+    threshold = np.where(calibrated, table["profile_threshold"], table["threshold"])
     return table.assign(
-        threshold=np.where(calibrated, table["profile_threshold"], table["threshold"]),
+        threshold=np.where(warmup, np.inf, threshold),
         operating_point=PROFILE,
         profile=table["profile"].astype(object).where(table["profile"].notna(), None),
         calibrated=calibrated,
-    )[COLUMNS]
+    )
 
 
 def with_operating_points(
@@ -141,17 +165,23 @@ def with_operating_points(
     windows: Mapping[str, pd.DataFrame],
     matches: pd.DataFrame,
     thresholds: pd.DataFrame,
+    warmup_s: float = 0.0,
 ) -> pd.DataFrame:
     """Every scored window twice, with its capture: at the `validation` operating point
-    (uncalibrated) and at the `profile` one (`profile_thresholds_per_window`), in `COLUMNS`."""
-    profile = profile_thresholds_per_window(window_scores, windows, matches, thresholds)
+    (uncalibrated) and at the `profile` one (`profile_thresholds_per_window`), in `COLUMNS`;
+    at both, a window in its capture's first `warmup_s` raises no alarm (threshold +inf)."""
+    profile = _profile_table(window_scores, windows, matches, thresholds, warmup_s)
     validation = profile.assign(
-        threshold=window_scores["threshold"].to_numpy(np.float64),
+        threshold=np.where(
+            profile["warmup"].to_numpy(bool),
+            np.inf,
+            window_scores["threshold"].to_numpy(np.float64),
+        ),
         operating_point=VALIDATION,
         profile=None,
         calibrated=False,
     )
-    return pd.concat([validation, profile], ignore_index=True)
+    return pd.concat([validation[COLUMNS], profile[COLUMNS]], ignore_index=True)
 
 
 def half_budget_thresholds(rows: pd.DataFrame, thresholds: pd.DataFrame) -> np.ndarray:
@@ -164,12 +194,14 @@ def half_budget_thresholds(rows: pd.DataFrame, thresholds: pd.DataFrame) -> np.n
         [rows["model"].to_numpy(object), rows["profile"].to_numpy(object)]
     )
     budget = half.reindex(lookup).to_numpy(np.float64)
+    own = rows["threshold"].to_numpy(np.float64)
     use = (
         (rows["operating_point"].to_numpy(object) == PROFILE)
         & rows["calibrated"].to_numpy(bool)
         & np.isfinite(budget)
+        & np.isfinite(own)  # +inf: warming up, no alarm
     )
-    return np.where(use, budget, rows["threshold"].to_numpy(np.float64))
+    return np.where(use, budget, own)
 
 
 def alarm_or(table: pd.DataFrame, name: str, vgae: str, gat: str, thresholds: pd.DataFrame):

@@ -34,10 +34,11 @@ def metrics_table(window_scores: pd.DataFrame) -> pd.DataFrame:
     """One row per (model, operating point, scenario): every metric of
     `kd_gat.metrics.binary_metrics`, decisions at each window's own threshold.
 
-    `threshold` is the median of the windows' thresholds (one value at the validation operating
-    point, which `calibrated_share` = 0 marks; at the profile one, calibrated windows and the
-    zero-shot windows before the match can differ). A table without `operating_point` is one
-    model threshold per window set: the validation operating point."""
+    `threshold` is the median of the windows' finite thresholds (one value at the validation
+    operating point, which `calibrated_share` = 0 marks; at the profile one, calibrated windows
+    and the zero-shot windows before the match can differ; +inf: a capture's warm-up). A table
+    without `operating_point` is one model threshold per window set: the validation operating
+    point."""
     if "operating_point" not in window_scores:
         window_scores = window_scores.assign(operating_point="validation", calibrated=False)
     rows = []
@@ -45,7 +46,7 @@ def metrics_table(window_scores: pd.DataFrame) -> pd.DataFrame:
     for (model, point, scenario), group in window_scores.groupby(keys, sort=True):
         calibrated = group["calibrated"].to_numpy(bool)
         thresholds = group["threshold"].to_numpy(np.float64)
-        if not calibrated.any() and len(np.unique(thresholds)) != 1:
+        if not calibrated.any() and len(np.unique(thresholds[np.isfinite(thresholds)])) > 1:
             raise ValueError(
                 f"{model} on {scenario} ({point}): one validation threshold expected where no "
                 "window is calibrated"
@@ -639,6 +640,8 @@ def _timeline_rows(window_scores: pd.DataFrame, model: str, operating_point: str
                 t=mine["end_time"] - t0,
                 t_start=mine["start_time"] - t0,
                 flagged=mine["score"] >= mine["threshold"],
+                # warm-up windows (+inf, no alarm): no threshold line drawn
+                threshold=mine["threshold"].where(np.isfinite(mine["threshold"])),
             ),
         )
 
@@ -701,8 +704,8 @@ def timeline_plotly(window_scores: pd.DataFrame, model: str, operating_point: st
     )
     for i, (scenario, capture, w) in enumerate(rows, start=1):
         meta, first = {"scenario": scenario, "capture": capture}, i == 1
-        low = min(0.0, w["score"].min(), w["threshold"].min())
-        high = max(w["score"].max(), w["threshold"].max())
+        low = float(np.nanmin([0.0, w["score"].min(), w["threshold"].min()]))
+        high = float(np.nanmax([w["score"].max(), w["threshold"].max()]))
         high += 0.05 * (high - low) or 1.0
         xs: list = []
         ys: list = []

@@ -83,6 +83,27 @@ def test_both_operating_points_stacked() -> None:
         assert validation[column].tolist() == profile[column].tolist()
 
 
+def test_no_alarm_in_a_captures_first_warmup_seconds() -> None:
+    """warmup_s 1.5: the windows ending at 1 s (c1's and c2's first) take threshold +inf at both
+    operating points, calibrated or not; the others keep theirs."""
+    table = with_operating_points(scores(), WINDOWS, MATCHES, THRESHOLDS, warmup_s=1.5)
+    m = table[table["model"] == "m"]
+    validation = m[m["operating_point"] == "validation"]
+    profile = m[m["operating_point"] == "profile"]
+    inf = np.inf
+    assert validation["threshold"].tolist() == [inf, 0.5, 0.5, 0.5, inf, 0.5]
+    assert profile["threshold"].tolist() == [inf, 0.5, 0.9, 0.9, inf, 0.5]
+    assert profile["calibrated"].tolist() == [False, False, True, True, False, False]
+    # matched from the start, c1's first window is calibrated and still warming up: the
+    # alarm-level OR's half-budget threshold does not replace its +inf
+    early = with_operating_points(scores(), WINDOWS, MATCHES.assign(matched_from=0.0),
+                                  THRESHOLDS, warmup_s=1.5)  # fmt: skip
+    pair = alarm_or(early, "pair", "m", "f", THRESHOLDS.assign(threshold_half_budget=0.0))
+    pair = pair[pair["operating_point"] == "profile"]
+    flagged = (pair["score"] >= pair["threshold"]).tolist()
+    assert flagged == [False, True, True, True, False, True]
+
+
 def test_no_label_is_read() -> None:
     rng = np.random.default_rng(0)
     plain = with_operating_points(scores(), WINDOWS, MATCHES, THRESHOLDS)

@@ -259,6 +259,11 @@ class GraphStream:
         return self._state
 
     @property
+    def t0(self) -> float:
+        """Timestamp of the capture's first frame (NaN before any)."""
+        return float(self._state.t0)
+
+    @property
     def match_decided(self) -> bool:
         """Whether the capture's profile (or none) is fixed."""
         return self._decided

@@ -54,9 +54,11 @@ class ProfilesParams(Strict):
     sibling cars A and B: 0.76–0.79 across, 0.96–1.0 within).
     `false_alarms_per_hour`: each detector's threshold on a profile flags at most this many of
     the recording's windows per hour of it (fewer than one in the recording: above its maximum).
-    `warmup_s`: windows ending within a recording's first `warmup_s` seconds set no threshold:
-    the history features (each ID against its own past) have no past yet, and one such window
-    would otherwise set the threshold (measured: the VGAEs' highest profile scores are all there).
+    `warmup_s`: windows ending within a recording's first `warmup_s` seconds set no threshold,
+    and windows ending within a capture's first `warmup_s` raise no alarm (threshold +inf, in
+    evaluation, batch inference and the exported detector): the history features (each ID
+    against its own past) have no past yet (measured: the VGAEs' highest scores on clean
+    recordings and on clean test traffic are all there).
     `distillation_share`: the last share of each recording of a car other than the training car
     is kept for distillation (students that learn their teacher's outputs on it, no labels) and
     sets no threshold; the earlier part calibrates every detector. 0: every window calibrates.

@@ -216,7 +216,7 @@ def test_field_metrics_node_reads_the_store_windows(small_graphs) -> None:
         {"capture": captures.unique(), "profile": "X", "matched_from": -np.inf, "jaccard": 1.0}
     )
     thresholds = pd.DataFrame({"model": ["all"], "vehicle": ["X"], "threshold": [2.0]})
-    scores = apply_operating_points(scores, stores, matches, thresholds)
+    scores = apply_operating_points(scores, stores, matches, thresholds, {"warmup_s": 0.0})
     events = derive_attack_events(small_frames(), {**PARAMS, "event_gap_s": 0.02})
     # node scores: "all" implicates every node (1 ≥ the validation node threshold 0.5), "none"
     # never flags a window

@@ -17,6 +17,7 @@ from kd_gat.localisation import window_nodes
 from kd_gat.persistence import follows
 from kd_gat.pipelines.export import create_pipeline
 from kd_gat.pipelines.export.nodes import check_parity
+from kd_gat.profiles import warmup_windows
 from tests.pipelines.conftest import run_stage
 
 
@@ -95,7 +96,10 @@ def test_the_exported_detector_decides_like_batch_inference(bundle, inference_ru
         ends = graphs.windows["end_time"].to_numpy()[rows]
         reads = ends >= float(matches.loc[capture, "matched_from"]) if profile else ends < -1
         run = follows(graphs.windows.iloc[rows])  # windows in a row, for a persisting member
-        got = bundle.decide(graphs.select(rows), profile, reads, standardised=True, follows=run)
+        settled = ~warmup_windows(graphs.windows.iloc[rows], bundle.warmup_s)
+        got = bundle.decide(
+            graphs.select(rows), profile, reads, standardised=True, follows=run, settled=settled
+        )
         np.testing.assert_array_equal(got.decision, expected["decision"].to_numpy())
         np.testing.assert_array_equal(got.calibrated, expected["calibrated"].to_numpy())
         np.testing.assert_allclose(got.threshold, expected["threshold"].to_numpy())
@@ -110,6 +114,8 @@ def test_the_exported_detector_decides_like_batch_inference(bundle, inference_ru
             top.fillna(-1).to_numpy(np.int64), expected["top_id"].fillna(-1).to_numpy(np.int64)
         )
     assert scores["decision"].sum() > 0  # the comparison covers flagged windows
+    assert np.isinf(scores["threshold"]).any()  # and windows of a capture's warm-up
+    assert bundle.warmup_s > 0
 
 
 def test_a_pair_exports_both_members_with_half_budget_thresholds(fusion_run, params, tmp_path):

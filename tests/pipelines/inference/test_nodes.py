@@ -92,10 +92,10 @@ def test_a_capture_becomes_the_graphs_it_is_in_the_test_store(small_graphs) -> N
     assert not np.allclose(store.x.mean(axis=0), 0, atol=1e-3)
 
 
-def scored(graphs, model, frames, zero_shot: float, profile: float):
+def scored(graphs, model, frames, zero_shot: float, profile: float, warmup_s: float = 0.0):
     """`score_new_windows` with test_04's capture matched to profile "X" from its start (the
     model's threshold there `profile`, node threshold −inf) and zero-shot `zero_shot` (node
-    threshold inf) elsewhere."""
+    threshold inf) elsewhere; no alarm in a capture's first `warmup_s`."""
     matches = pd.DataFrame(
         {
             "capture": [TEST_CAPTURES["test_04_unknown_vehicle_unknown_attack"]],
@@ -113,6 +113,7 @@ def scored(graphs, model, frames, zero_shot: float, profile: float):
         pd.DataFrame({"model": ["det"], "threshold": [zero_shot], "node_threshold": [np.inf]}),
         {"detector": "det"},
         {"batch_size": 8},
+        {"warmup_s": warmup_s},
     )
 
 
@@ -157,6 +158,21 @@ def test_windows_take_the_profile_threshold_once_matched_else_the_zero_shot_one(
     assert len(other)
     assert (other["n_implicated"] == 1).all()
     assert set(implicated["window"]) == set(table.loc[table["decision"] == 1, "window"])
+
+
+def test_no_alarm_in_a_captures_first_warmup_seconds(new_windows) -> None:
+    """Every window over −inf everywhere: with a warm-up, exactly the windows that end within
+    their capture's first `warmup_s` are not flagged, and implicate nothing."""
+    graphs, model, frames, _ = new_windows
+    windows = graphs.windows
+    since = windows["end_time"] - windows.groupby("capture")["start_time"].transform("min")
+    warmup_s = float(np.median(since))  # some windows of each capture in it, some after
+    table, implicated = scored(graphs, model, frames, -np.inf, -np.inf, warmup_s=warmup_s)
+    warm = (since < warmup_s).to_numpy()
+    assert 0 < warm.sum() < len(table)
+    assert (table.loc[warm, "threshold"] == np.inf).all()
+    assert (table["decision"] == (~warm).astype(int)).all()
+    assert set(implicated["window"]) == set(table.loc[~warm, "window"])
 
 
 def test_merged_alarms_on_a_hand_made_timeline() -> None:

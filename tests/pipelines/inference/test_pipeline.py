@@ -67,9 +67,16 @@ def test_decisions_use_the_deployed_detectors_thresholds(
     zero_shot = calibration_run["zero_shot_thresholds"].set_index("model").loc[inference_detector]
     profile = calibration_run["profile_thresholds"].set_index(["model", "vehicle"])["threshold"]
     calibrated = scores["calibrated"].to_numpy(bool)
-    assert (scores.loc[~calibrated, "threshold"] == zero_shot["threshold"]).all()
+    # a capture's first `profiles.warmup_s` (3 s): no alarm, threshold +inf
+    start = scores.groupby("capture")["start_time"].transform("min")
+    warm = (scores["end_time"] < start + 3.0).to_numpy()
+    assert warm.any()
+    assert not (warm & calibrated).any()
+    assert (scores.loc[warm, "threshold"] == np.inf).all()
+    assert (scores.loc[~calibrated & ~warm, "threshold"] == zero_shot["threshold"]).all()
     assert (scores.loc[calibrated, "threshold"] == profile[inference_detector, "B"]).all()
     assert (scores["decision"] == (scores["score"] >= scores["threshold"])).all()
+    assert not scores.loc[warm, "decision"].any()
     assert inference_run["inference_report"]["detector"] == inference_detector
 
 

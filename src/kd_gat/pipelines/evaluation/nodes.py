@@ -25,6 +25,7 @@ from kd_gat.localisation import (
 from kd_gat.models import count_parameters
 from kd_gat.operating_points import alarm_or, with_operating_points
 from kd_gat.params.evaluation import EvaluationParams
+from kd_gat.params.profiles import ProfilesParams
 from kd_gat.reporting import metrics_table
 from kd_gat.scoring import checkpoint_bytes, measure_speed
 
@@ -57,13 +58,18 @@ def apply_operating_points(
     graphs_test: dict[str, GraphStore],
     capture_matches: pd.DataFrame,
     profile_thresholds: pd.DataFrame,
+    profiles_params: dict[str, Any],
 ) -> pd.DataFrame:
     """`window_scores`: every test window at the validation and at the profile operating point
-    (`kd_gat.operating_points`), with its threshold, matched profile and `calibrated` flag; and
-    per fusion pair of the roster the alarm-level OR of its two detectors
-    (`<pair>.alarm_or`, `kd_gat.operating_points.alarm_or`)."""
+    (`kd_gat.operating_points`), with its threshold (+inf in its capture's first
+    `profiles.warmup_s`), matched profile and `calibrated` flag; and per fusion pair of the
+    roster the alarm-level OR of its two detectors (`<pair>.alarm_or`,
+    `kd_gat.operating_points.alarm_or`)."""
     windows = {scenario: store.windows for scenario, store in graphs_test.items()}
-    table = with_operating_points(window_scores, windows, capture_matches, profile_thresholds)
+    warmup_s = ProfilesParams.model_validate(profiles_params).warmup_s
+    table = with_operating_points(
+        window_scores, windows, capture_matches, profile_thresholds, warmup_s
+    )
     pairs = [
         alarm_or(table, f"{pair.name}.{roster.ALARM_OR}", pair.vgae, pair.gat, profile_thresholds)
         for pair in roster.FUSIONS

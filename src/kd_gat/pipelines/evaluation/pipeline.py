@@ -38,6 +38,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "graphs_test": "graphs_test",
                     "capture_matches": "capture_matches",
                     "profile_thresholds": "profile_thresholds",
+                    "profiles_params": "params:profiles",
                 },
                 outputs="window_scores",
                 name="apply_operating_points",

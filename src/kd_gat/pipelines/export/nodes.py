@@ -157,5 +157,6 @@ def make_bundle(
         },
         parity=parity,
         provenance={"dataset": dataset, "fingerprint": graphs_val.fingerprint},
+        warmup_s=matching.warmup_s,
     )
     return {"manifest": manifest, "models": {m["file"]: onnx_models[n] for n, m in members.items()}}

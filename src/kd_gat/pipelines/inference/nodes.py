@@ -35,6 +35,7 @@ from kd_gat.operating_points import (
 from kd_gat.params.graphs import GraphsParams
 from kd_gat.params.inference import InferenceParams
 from kd_gat.params.ingestion import IngestionParams
+from kd_gat.params.profiles import ProfilesParams
 from kd_gat.params.scoring import ScoringParams
 from kd_gat.scoring import detector_outputs, node_outputs
 
@@ -104,10 +105,12 @@ def _member_decisions(
     zero_shot_thresholds: pd.DataFrame,
     scoring: ScoringParams,
     pair: bool,
+    warmup_s: float,
 ) -> pd.DataFrame:
-    """One detector's windows at the profile operating point (`operating_points.COLUMNS`) with
-    `flagged`; as a member of a pair (`pair`), a calibrated window takes its half-budget
-    threshold (`operating_points.half_budget_thresholds`)."""
+    """One detector's windows at the profile operating point (`operating_points.COLUMNS`; no
+    alarm in a capture's first `warmup_s`) with `flagged`; as a member of a pair (`pair`), a
+    calibrated window takes its half-budget threshold
+    (`operating_points.half_budget_thresholds`)."""
     if getattr(model, "name", "") not in ("", name):
         raise ValueError(
             f"the model file loaded for {name!r} is {model.name!r}: its thresholds would judge "
@@ -129,7 +132,7 @@ def _member_decisions(
         }
     )
     decided = profile_thresholds_per_window(
-        scores, {SCENARIO: graphs.windows}, matches, profile_thresholds
+        scores, {SCENARIO: graphs.windows}, matches, profile_thresholds, warmup_s
     )
     if pair:
         decided = decided.assign(threshold=half_budget_thresholds(decided, profile_thresholds))
@@ -146,8 +149,10 @@ def score_new_windows(
     zero_shot_thresholds: pd.DataFrame,
     params: dict[str, Any],
     scoring: dict[str, Any],
+    profiles: dict[str, Any],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per window (`SCORE_COLUMNS`): the matched profile, calibrated flag, score, threshold,
+    """Per window (`SCORE_COLUMNS`): the matched profile, calibrated flag, score, threshold
+    (+inf in a capture's first `profiles.warmup_s`: no alarm while the history warms up),
     decision, how many IDs it implicates and the one with the highest node score; and every
     implicated ID of every flagged window (`IMPLICATED_COLUMNS`). A flagged window with no node
     over the node threshold implicates its top node, so every alarm names an ID.
@@ -179,6 +184,7 @@ def score_new_windows(
             zero_shot_thresholds,
             scoring_params,
             pair,
+            ProfilesParams.model_validate(profiles).warmup_s,
         )
         mine = mine.assign(
             node_threshold=node_threshold_per_window(

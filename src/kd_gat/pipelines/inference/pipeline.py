@@ -59,6 +59,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "zero_shot_thresholds",
                     "params:inference",
                     "params:scoring",
+                    "params:profiles",
                 ],
                 outputs=["inference_scores", "inference_implicated"],
                 name="score_new_windows",
