@@ -180,3 +180,22 @@ def test_every_node_feature_is_in_exactly_one_group():
     # the default: the vehicle-agnostic groups only (none that names the training car's IDs)
     assert GraphsParams().feature_groups == ("rates", "novelty", "profile")
     assert set(typing.get_args(FeatureGroup)) == set(FEATURE_GROUPS)
+
+
+@given(seed=st.integers(0, 10_000), shift=st.sampled_from([0, 1 << 16, 1 << 28]))
+@settings(max_examples=25, deadline=None)
+def test_history_does_not_depend_on_how_large_the_ids_are(seed, shift):
+    """Small IDs take the 16-bit radix sort, IDs shifted past it the int64 one: the history is
+    the same, bit for bit (IDs only group frames)."""
+    from kd_gat.graphs.history import frame_history
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    capture = np.sort(rng.integers(0, 3, n))
+    timestamp = np.cumsum(rng.random(n)) + 10 * capture
+    can_id = rng.integers(0, 40, n)
+    payload = rng.integers(0, 4, n).astype(np.uint64)
+    small = frame_history(capture, timestamp, can_id, payload, max_tracked_ids=30)
+    large = frame_history(capture, timestamp, can_id + shift, payload, max_tracked_ids=30)
+    for name in small.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(small, name), getattr(large, name), err_msg=name)
