@@ -144,13 +144,13 @@ def test_batch_inference_scores_new_unlabelled_captures(smoke_run, tmp_path) -> 
     )
     new = tmp_path / "new_captures" / "car_a"
     new.mkdir(parents=True)
-    table = pd.read_csv(src, dtype=str).iloc[:3_050]
+    table = pd.read_csv(src, dtype=str).iloc[:6_050]  # 4.2 s: past the 3 s warm-up
     table.drop(columns="attack").to_csv(new / "drive.csv", index=False)  # no labels
     smoke_run.run(
         "--env", "smoke", "--pipelines", "inference", "--params", f"input_root={new.parent}"
     )
     scores = pd.read_parquet(out(smoke_run, "07_model_output", "inference/scores.parquet"))
-    assert len(scores) == 30  # 3,050 frames → 30 windows of 100, the tail dropped
+    assert len(scores) == 60  # 6,050 frames → 60 windows of 100, the tail dropped
     assert set(scores["capture"]) == {"car_a/drive"}
     # the catalog loaded the latest saved model of the deployed detector (globals.yml
     # `inference.detector`); car A has no profile: its zero-shot threshold judges every window
@@ -161,8 +161,13 @@ def test_batch_inference_scores_new_unlabelled_captures(smoke_run, tmp_path) -> 
     zero_shot = pd.read_csv(out(smoke_run, "07_model_output", "zero_shot_thresholds.csv"))
     threshold = zero_shot.set_index("model").loc[detector, "threshold"]
     assert not scores["calibrated"].any()
-    np.testing.assert_allclose(scores["threshold"], threshold)
+    # ... but for the windows of its first `profiles.warmup_s` (3 s): no alarm there (+inf)
+    warm = (scores["end_time"] < scores["start_time"].min() + 3.0).to_numpy()
+    assert 0 < warm.sum() < len(scores)
+    assert np.isinf(scores.loc[warm, "threshold"]).all()
+    np.testing.assert_allclose(scores.loc[~warm, "threshold"], threshold)
     assert (scores["decision"] == (scores["score"] >= scores["threshold"])).all()
+    assert not scores.loc[warm, "decision"].any()
     assert np.isfinite(scores["score"]).all()
     alarms = pd.read_csv(out(smoke_run, "08_reporting", "inference_alarms.csv"))
     assert alarms["windows"].sum() == scores["decision"].sum()
