@@ -59,6 +59,8 @@ import pandas as pd
 from scipy import stats
 from sklearn.metrics import precision_recall_curve
 
+from kd_gat.metrics import median_finite
+
 CAPTURE_KEYS = ["model", "scenario", "capture"]
 SCENARIO_KEYS = ["model", "scenario"]
 EVENT_COLUMNS = [
@@ -492,9 +494,7 @@ def _summarise(
 ) -> pd.DataFrame:
     """Metrics per group of `keys` (`METRIC_COLUMNS`) from the per-capture counts."""
     table = counts.groupby(keys, sort=True, observed=True)[_ADDITIVE].sum().reset_index()
-    finite = decisions["threshold"].where(np.isfinite(decisions["threshold"]))  # +inf: warm-up
-    thresholds = finite.groupby([decisions[k] for k in SCENARIO_KEYS], sort=True).median()
-    thresholds = thresholds.rename("threshold")
+    thresholds = decisions.groupby(SCENARIO_KEYS, sort=True)["threshold"].agg(median_finite)
     table = table.merge(thresholds.reset_index(), on=SCENARIO_KEYS, how="left")
     latency = (
         detections[detections["detected"].to_numpy(bool)]

@@ -37,7 +37,9 @@ def detection_rate_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr: float) ->
     return float(tprs[fprs <= fpr].max(initial=0.0))
 
 
-def _median_finite(threshold: float | np.ndarray) -> float:
+def median_finite(threshold: float | np.ndarray) -> float:
+    """The median of the finite thresholds (+inf: a window that may raise no alarm); NaN when
+    none is finite."""
     finite = np.asarray(threshold, dtype=np.float64).ravel()
     finite = finite[np.isfinite(finite)]
     return float(np.median(finite)) if len(finite) else math.nan
@@ -64,7 +66,7 @@ def binary_metrics(
         "auroc": skm.roc_auc_score(labels, scores) if both else math.nan,
         "auprc": skm.average_precision_score(labels, scores) if both else math.nan,
         **{k: detection_rate_at_fpr(labels, scores, v) for k, v in FPR_TARGETS.items()},
-        "threshold": _median_finite(threshold),
+        "threshold": median_finite(threshold),
         "tp": tp,
         "fp": fp,
         "tn": tn,
